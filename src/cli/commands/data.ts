@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { computeAnswers } from '../../pipeline/compute.js';
+import { importSource, latestSnapshotHash, summariseReport } from '../../pipeline/import.js';
+import { DEFAULT_SAMPLE, writeSample } from '../../sample/generate.js';
+import { openAgent, UsageError, wholeNumber } from '../context.js';
+import { answerRows } from '../format.js';
+
+export function registerDataCommands(program: Command): void {
+  program
+    .command('generate')
+    .description('write a fictitious provider\'s source exports (CSV, one file per staging table) for testing and demos')
+    .requiredOption('--out <dir>', 'directory to write the CSV files to')
+    .option('--employees <n>', 'number of staff members', wholeNumber('--employees'), DEFAULT_SAMPLE.employees)
+    .option('--clients <n>', 'number of clients', wholeNumber('--clients'), DEFAULT_SAMPLE.clients)
+    .option('--locations <n>', 'number of locations (vestigingen)', wholeNumber('--locations'), DEFAULT_SAMPLE.locations)
+    .option('--seed <s>', 'random seed; the same seed gives the same files', wholeNumber('--seed'), DEFAULT_SAMPLE.seed)
+    .action(async (o: { out: string; employees: number; clients: number; locations: number; seed: number }) => {
+      if (o.locations < 1) throw new UsageError('--locations must be at least 1');
+      const files = await writeSample({ employees: o.employees, clients: o.clients, locations: o.locations, seed: o.seed }, o.out);
+      console.log(`Wrote ${files.length} files to ${o.out} (seed ${o.seed}: ${o.employees} staff, ${o.clients} clients, ${o.locations} locations).`);
+    });
+
+  program
+    .command('import')
+    .description('read the configured source, map it to ONZ RDF, store a snapshot and print the processing report')
+    .action(async (_o, cmd: Command) => {
+      const ctx = await openAgent(cmd.optsWithGlobals().config as string | undefined);
+      try {
+        const r = await importSource(ctx.cfg, ctx.db, 'operator (cli)');
+        console.log(`Import of ${ctx.cfg.source.directory}`);
+        console.log(summariseReport(r.report));
+        console.log(`Processing report: ${r.reportFile}`);
+        if (!r.snapshot) {
+          console.error('No snapshot was made: fix the files listed as NOT READ and import again.');
+          process.exitCode = 1;
+          return;
+        }
+        console.log(`Snapshot ${r.snapshot.meta.hash} (${r.snapshot.meta.quads} statements).`);
+      } finally {
+        ctx.close();
+      }
+    });
+
+  program
+    .command('compute')
+    .description('run the configured indicator profiles on the latest snapshot; the answers wait for the board')
+    .action(async (_o, cmd: Command) => {
+      const ctx = await openAgent(cmd.optsWithGlobals().config as string | undefined);
+      try {
+        const hash = latestSnapshotHash(ctx.db);
+        if (!hash) throw new UsageError('there is no snapshot yet; run `kikv import` first');
+        const answers = await computeAnswers(ctx.cfg, ctx.db, hash, 'operator (cli)');
+        console.log(answerRows(answers.map((a) => a.answer)));
+        console.log(`${answers.filter((a) => a.created).length} new answer(s); review with \`kikv answers show ID\`, then approve or reject.`);
+      } finally {
+        ctx.close();
+      }
+    });
+}

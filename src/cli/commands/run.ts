@@ -1,0 +1,150 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { approveAnswer, listAnswers, resultOf } from '../../answers/answers.js';
+import { configFileFrom, loadConfig } from '../../config/load.js';
+import { deliverDue, queueApprovedAnswers } from '../../exchange/outbox.js';
+import { computeAnswers } from '../../pipeline/compute.js';
+import { importSource, latestSnapshotHash, summariseReport } from '../../pipeline/import.js';
+import { DEFAULT_SAMPLE, writeSample } from '../../sample/generate.js';
+import { buildServer } from '../../server/app.js';
+import { startKikStarterSim } from '../../sim/kik-starter.js';
+import { deliverySettings, openAgent, UsageError, wholeNumber } from '../context.js';
+import { answerRows, resultTable } from '../format.js';
+
+const DELIVERY_INTERVAL_MS = 5_000;
+
+export function registerRunCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('run the agent: import and compute on first start, serve HTTP, deliver approved answers')
+    .option('-p, --port <n>', 'listen on this port instead of server.port', wholeNumber('--port'))
+    .action(async (o: { port?: number }, cmd: Command) => {
+      const ctx = await openAgent(cmd.optsWithGlobals().config as string | undefined, (cfg) => (o.port === undefined ? cfg : { ...cfg, server: { ...cfg.server, port: o.port } }));
+      const { cfg, db, key } = ctx;
+      let snapshot = latestSnapshotHash(db);
+      if (!snapshot) {
+        console.log(`First start: importing ${cfg.source.directory}`);
+        const r = await importSource(cfg, db, 'agent');
+        console.log(summariseReport(r.report));
+        console.log(`Processing report: ${r.reportFile}`);
+        if (!r.snapshot) throw new UsageError('the source could not be imported (see the files marked NOT READ); fix source.directory in the configuration or the export');
+        snapshot = r.snapshot.meta.hash;
+        await computeAnswers(cfg, db, snapshot, 'agent');
+      }
+      const app = await buildServer({ db, key, agentDid: cfg.agent.did });
+      const address = await app.listen({ host: cfg.server.host, port: cfg.server.port });
+      const s = deliverySettings(cfg);
+      let busy = false;
+      const deliver = async () => {
+        if (busy) return; // no overlap: one delivery round at a time
+        busy = true;
+        try {
+          await queueApprovedAnswers(db, key, s);
+          await deliverDue(db, s);
+        } catch (e) {
+          console.error(`delivery round failed: ${(e as Error).message}`);
+        } finally {
+          busy = false;
+        }
+      };
+      await deliver();
+      const timer = setInterval(() => void deliver(), DELIVERY_INTERVAL_MS);
+      const waiting = listAnswers(db, 'awaiting_approval');
+      console.log(`kikv-agent (${cfg.agent.did}) listening on ${address}`);
+      console.log(`  health      ${address}/health`);
+      console.log(`  keys        ${address}/.well-known/jwks.json`);
+      console.log(`  snapshot    ${snapshot} in ${join(cfg.storage.dataDir, 'snapshots')}`);
+      console.log(`  answers     ${waiting.length} awaiting approval for ${cfg.indicators.reportingYear}: \`kikv answers list\`, then \`kikv answers approve ID --as NAME\``);
+      console.log(`  delivery    to ${cfg.delivery.kikStarter.endpoint} (\`kikv outbox list\`)`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      clearInterval(timer);
+      await app.close();
+      ctx.close();
+    });
+
+  program
+    .command('demo')
+    .description('one full exchange on the sample provider: generate, import, compute, approve, sign, deliver to a simulated KIK-starter, verify')
+    .action(async (_o, cmd: Command) => {
+      const base = loadConfig(configFileFrom(cmd.optsWithGlobals().config as string | undefined));
+      const dir = join(base.storage.dataDir, 'demo');
+      rmSync(dir, { recursive: true, force: true });
+      const source = join(dir, 'source');
+      await writeSample(DEFAULT_SAMPLE, source);
+      console.log(`1. Generated the sample provider (seed ${DEFAULT_SAMPLE.seed}) in ${source}`);
+      const ctx = await openAgent(cmd.optsWithGlobals().config as string | undefined, (cfg) => ({
+        ...cfg,
+        storage: { dataDir: dir },
+        source: { ...cfg.source, directory: source },
+        trust: { ...cfg.trust, keysDir: join(dir, 'keys') },
+      }));
+      const app = await buildServer({ db: ctx.db, key: ctx.key, agentDid: ctx.cfg.agent.did });
+      const agentUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+      const sim = await startKikStarterSim({ did: ctx.cfg.delivery.kikStarter.did, agentDid: ctx.cfg.agent.did, agentJwks: `${agentUrl}/.well-known/jwks.json` });
+      try {
+        const imported = await importSource(ctx.cfg, ctx.db, 'demo');
+        console.log('2. Imported it (processing report):');
+        console.log(summariseReport(imported.report));
+        if (!imported.snapshot) throw new Error('the sample could not be imported');
+        console.log(`   snapshot ${imported.snapshot.meta.hash} (${imported.snapshot.meta.quads} statements)`);
+        const computed = await computeAnswers(ctx.cfg, ctx.db, imported.snapshot.meta.hash, 'demo');
+        console.log(`3. Computed ${computed.length} answer(s) for ${ctx.cfg.indicators.reportingYear}; they wait for the board:`);
+        console.log(answerRows(computed.map((c) => c.answer)));
+        const board = 'demo-bestuurder (demo board member)';
+        for (const { answer } of computed) approveAnswer(ctx.db, answer.id, board);
+        console.log(`4. Approved by ${board}.`);
+        const s = { ...deliverySettings(ctx.cfg), kikStarter: { ...ctx.cfg.delivery.kikStarter, endpoint: sim.endpoint } };
+        await queueApprovedAnswers(ctx.db, ctx.key, s, 'demo');
+        const outcomes = await deliverDue(ctx.db, s);
+        console.log(`5. Signed (ES256, kid ${ctx.key.kid}) and delivered to the simulated KIK-starter at ${sim.endpoint}:`);
+        for (const r of sim.received) {
+          console.log(`   message ${r.messageId} (thread ${r.thid}): ${r.verified ? `signature VERIFIED against ${agentUrl}/.well-known/jwks.json (kid ${r.kid})` : `REFUSED: ${r.problem}`}`);
+          for (const item of r.resultset ?? []) {
+            console.log(`   result ${item.id}:`);
+            console.log(resultTable(item.result).replace(/^/gm, '     '));
+          }
+        }
+        const delivered = outcomes.filter((x) => x.status === 'delivered').length;
+        const verified = sim.accepted().length;
+        const allMatch = computed.every(({ answer }) => sim.accepted().some((r) => r.resultset?.[0]?.id === `${answer.thread_id}#${answer.indicator_id}` && JSON.stringify(r.resultset[0].result) === JSON.stringify(resultOf(answer))));
+        if (delivered !== computed.length || verified !== computed.length || !allMatch) {
+          console.error(`Demo failed: ${computed.length} answer(s), ${delivered} delivered, ${verified} verified by the KIK-starter.`);
+          process.exitCode = 1;
+          return;
+        }
+        console.log(`6. Done: ${delivered} answer(s) delivered, signatures verified, results identical to what the board approved.`);
+        console.log(`   State of this run: ${dir} (\`kikv --config ... audit list\` shows every step).`);
+      } finally {
+        await sim.close();
+        await app.close();
+        ctx.close();
+      }
+    });
+
+  program
+    .command('sim')
+    .description('run the simulated KIK-starter on its own, to receive and verify what `kikv serve` delivers')
+    .option('-p, --port <n>', 'port to listen on', wholeNumber('--port'), 8090)
+    .option('--agent-jwks <url>', 'where to fetch the agent\'s public keys (default: server.publicUrl + /.well-known/jwks.json)')
+    .action(async (o: { port: number; agentJwks?: string }, cmd: Command) => {
+      const cfg = loadConfig(configFileFrom(cmd.optsWithGlobals().config as string | undefined));
+      const sim = await startKikStarterSim({
+        did: cfg.delivery.kikStarter.did,
+        agentDid: cfg.agent.did,
+        agentJwks: o.agentJwks ?? `${cfg.server.publicUrl}/.well-known/jwks.json`,
+        port: o.port,
+        onReception: (r) => console.log(`${r.receivedAt} ${r.verified ? (r.duplicate ? 'repeat of' : 'VERIFIED') : 'REFUSED'} message ${r.messageId} (thread ${r.thid})${r.problem ? `: ${r.problem}` : ''}`),
+      });
+      console.log(`Simulated KIK-starter (${cfg.delivery.kikStarter.did}) receiving at ${sim.endpoint}; what it got: ${sim.url}/received`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await sim.close();
+    });
+}

@@ -1,0 +1,169 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parseDocument } from 'yaml';
+import { configSchema, type AgentConfig } from './schema.js';
+
+/** The embedded default configuration shipped in the package. */
+export const DEFAULT_CONFIG_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../config/default.yaml');
+
+/** One problem with a configuration file: the key by its path, what was found, what is expected. */
+export interface ConfigProblem {
+  path: string;
+  found: string;
+  expected: string;
+}
+
+/** Raised for any unusable configuration; the CLI turns it into exit code 2. */
+export class ConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: ConfigProblem[],
+  ) {
+    super(
+      `Configuration error in ${file}:\n` +
+        problems.map((p) => `  - ${p.path}: found ${p.found}; expected ${p.expected}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+const ajv = new Ajv({ allErrors: true, strict: false });
+const validate = ajv.compile(configSchema);
+
+/** Which file to read: an explicit --config, else KIKV_CONFIG, else the embedded default. */
+export function configFileFrom(explicit: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(explicit ?? env.KIKV_CONFIG ?? DEFAULT_CONFIG_FILE);
+}
+
+/**
+ * Reads and validates a configuration file. Pure with respect to agent state: it creates no
+ * directory and opens no database, so a bad configuration never touches anything.
+ */
+export function loadConfig(file: string): AgentConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, [
+      { path: '(file)', found: `an unreadable file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, expected: 'a readable YAML file; check --config or KIKV_CONFIG' },
+    ]);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: `(line ${e.linePos?.[0]?.line ?? '?'})`, found: `invalid YAML: ${e.message.split('\n')[0]}`, expected: 'well-formed YAML' })),
+    );
+  }
+  const raw: unknown = doc.toJS();
+  if (!validate(raw)) throw new ConfigError(file, (validate.errors ?? []).map((e) => describe(e, raw)));
+  return resolvePaths(file, raw as RawConfig);
+}
+
+type RawConfig = Omit<AgentConfig, 'file' | 'agent' | 'server' | 'source' | 'delivery'> & {
+  agent: { did: string; name?: string };
+  server: { host: string; port: number; publicUrl?: string };
+  source: { type: 'csv'; directory: string; delimiter?: string; encoding?: string };
+  delivery: {
+    kikStarter: { did: string; endpoint: string };
+    retry?: Partial<AgentConfig['delivery']['retry']>;
+    timeoutMs?: number;
+  };
+};
+
+function resolvePaths(file: string, raw: RawConfig): AgentConfig {
+  const base = dirname(file);
+  const abs = (p: string) => resolve(base, p);
+  return {
+    file,
+    agent: { did: raw.agent.did, name: raw.agent.name ?? 'kikv-agent' },
+    server: { ...raw.server, publicUrl: raw.server.publicUrl ?? `http://${raw.server.host}:${raw.server.port}` },
+    storage: { dataDir: abs(raw.storage.dataDir) },
+    source: { type: 'csv', directory: abs(raw.source.directory), delimiter: raw.source.delimiter ?? ',', encoding: 'utf-8' },
+    mapping: { staging: abs(raw.mapping.staging), rules: abs(raw.mapping.rules), baseIri: raw.mapping.baseIri },
+    trust: { mode: raw.trust.mode, keysDir: abs(raw.trust.keysDir) },
+    indicators: { ...raw.indicators, packs: abs(raw.indicators.packs) },
+    delivery: {
+      kikStarter: raw.delivery.kikStarter,
+      retry: { maxAttempts: 8, baseDelayMs: 2000, maxDelayMs: 3_600_000, ...raw.delivery.retry },
+      timeoutMs: raw.delivery.timeoutMs ?? 15_000,
+    },
+  };
+}
+
+function describe(e: ErrorObject, root: unknown): ConfigProblem {
+  const segments = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const here = segments.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], root);
+  const path = (extra?: string) => dotted(extra === undefined ? segments : [...segments, extra]);
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'required':
+      return { path: path(String(p.missingProperty)), found: 'nothing (the key is missing)', expected: `a value for this required key` };
+    case 'additionalProperties': {
+      const key = String(p.additionalProperty);
+      const known = Object.keys(schemaAt(segments)?.properties ?? {});
+      const close = known.find((k) => similar(k, key));
+      return {
+        path: path(key),
+        found: 'an unknown key',
+        expected: close ? `one of ${known.join(', ')} (did you mean "${close}"?)` : `one of ${known.join(', ')}`,
+      };
+    }
+    case 'type':
+      return { path: path(), found: show(here), expected: `a value of type ${String(p.type)}` };
+    case 'enum':
+      return { path: path(), found: show(here), expected: `one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+    case 'minimum':
+    case 'maximum':
+      return { path: path(), found: show(here), expected: `a number ${e.keyword === 'minimum' ? '>=' : '<='} ${String(p.limit)}` };
+    case 'pattern':
+      return { path: path(), found: show(here), expected: patternMeaning(segments, String(p.pattern)) };
+    default:
+      return { path: path(), found: show(here), expected: e.message ?? e.keyword };
+  }
+}
+
+function dotted(segments: string[]): string {
+  return segments.reduce((acc, s) => (/^\d+$/.test(s) ? `${acc}[${s}]` : acc ? `${acc}.${s}` : s), '') || '(top level)';
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null (an empty value)';
+  const type = Array.isArray(v) ? 'list' : typeof v;
+  return `${JSON.stringify(v)} (${type})`;
+}
+
+interface SchemaNode {
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+}
+
+function schemaAt(segments: string[]): SchemaNode | undefined {
+  let node: SchemaNode | undefined = configSchema as unknown as SchemaNode;
+  for (const s of segments) node = /^\d+$/.test(s) ? node?.items : node?.properties?.[s];
+  return node;
+}
+
+function patternMeaning(segments: string[], pattern: string): string {
+  const key = segments[segments.length - 1];
+  if (key === 'did') return 'a DID such as "did:web:zorg.example"';
+  if (key === 'baseIri') return 'an http(s) IRI ending in "/", such as "https://data.provider.example/id/"';
+  if (key === 'endpoint' || key === 'publicUrl') return 'an http:// or https:// URL';
+  if (key === 'version') return 'a version such as "2023.1.0"';
+  if (key === 'profile') return 'a profile folder name of lower-case letters, digits and dashes';
+  return `text matching ${pattern}`;
+}
+
+function similar(a: string, b: string): boolean {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  if (x === y || x.includes(y) || y.includes(x)) return true;
+  // One edit apart (typo) is close enough to suggest.
+  if (Math.abs(x.length - y.length) > 1) return false;
+  let i = 0;
+  while (i < x.length && x[i] === y[i]) i++;
+  return x.slice(i + (x.length >= y.length ? 1 : 0)) === y.slice(i + (y.length >= x.length ? 1 : 0));
+}

@@ -1,0 +1,121 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+/**
+ * Schema migrations, applied in order and recorded in user_version. Never edit a released
+ * migration: add a new one.
+ */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE snapshots (
+    hash TEXT PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    quads INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    ontology_version TEXT NOT NULL,
+    report_file TEXT NOT NULL,
+    rows_read INTEGER NOT NULL,
+    rows_mapped INTEGER NOT NULL,
+    rows_rejected INTEGER NOT NULL
+  );
+
+  CREATE TABLE answers (
+    id TEXT PRIMARY KEY,
+    thread_id TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    profile_version TEXT NOT NULL,
+    indicator_id TEXT NOT NULL,
+    indicator_name TEXT NOT NULL,
+    reporting_year INTEGER NOT NULL,
+    parameters TEXT NOT NULL,
+    query_hash TEXT NOT NULL,
+    snapshot_hash TEXT NOT NULL REFERENCES snapshots(hash),
+    result TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('awaiting_approval', 'approved', 'rejected', 'delivered')),
+    created_at TEXT NOT NULL,
+    decided_by TEXT,
+    decided_at TEXT,
+    decision_reason TEXT,
+    approved_hash TEXT,
+    delivered_at TEXT
+  );
+  CREATE INDEX answers_status ON answers(status);
+
+  -- The lifecycle is enforced by the database too, so no code path can skip the board.
+  CREATE TRIGGER answers_lifecycle BEFORE UPDATE OF status ON answers
+  WHEN NOT (
+    (OLD.status = 'awaiting_approval' AND NEW.status IN ('approved', 'rejected')) OR
+    (OLD.status = 'approved' AND NEW.status = 'delivered') OR
+    OLD.status = NEW.status
+  )
+  BEGIN
+    SELECT RAISE(ABORT, 'answer status change not allowed');
+  END;
+  CREATE TRIGGER answers_content_frozen BEFORE UPDATE OF result, content_hash, parameters, snapshot_hash, query_hash ON answers
+  BEGIN
+    SELECT RAISE(ABORT, 'an answer''s content cannot change; compute a new answer');
+  END;
+
+  CREATE TABLE outbox (
+    id TEXT PRIMARY KEY,
+    answer_id TEXT NOT NULL UNIQUE REFERENCES answers(id),
+    recipient TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    message TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    delivered_at TEXT
+  );
+  CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+  -- Only approved answers may be signed and queued.
+  CREATE TRIGGER outbox_only_approved BEFORE INSERT ON outbox
+  WHEN (SELECT status FROM answers WHERE id = NEW.answer_id) IS NOT 'approved'
+  BEGIN
+    SELECT RAISE(ABORT, 'only an approved answer can be queued for delivery');
+  END;
+
+  CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    subject TEXT,
+    thread_id TEXT,
+    details TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE
+  );
+  CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  `,
+];
+
+/** Opens (creating if needed) the agent's SQLite database in WAL mode and brings its schema up to date. */
+export function openDb(dataDir: string): Db {
+  const file = join(dataDir, 'kikv.sqlite');
+  mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  // FULL: a committed approval survives power loss, not only a process kill.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new Error(`${file} has schema version ${version}, newer than this agent knows (${MIGRATIONS.length}); upgrade kikv-agent`);
+  }
+  db.transaction(() => {
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }
+  }).immediate();
+  return db;
+}

@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+import { CompactSign } from 'jose';
+import type { SparqlJsonResults } from '../engines/types.js';
+import type { SigningKey } from './keys.js';
+
+export const RESPONSE_TYPE = 'https://www.kik-v.nl/validated-query-request/1.0/response';
+export const PROBLEM_REPORT_TYPE = 'https://didcomm.org/report-problem/2.0/problem-report';
+export const DIDCOMM_PLAIN = 'application/didcomm-plain+json';
+
+/** The payload the JWS signs (KIK-V): one entry per answered query, id = "<requestId>#<queryId>". */
+export interface ResultSetPayload {
+  resultset: Array<{ id: string; result: SparqlJsonResults }>;
+}
+
+/** A DIDComm v2 plaintext message. */
+export interface DidcommMessage {
+  id: string;
+  typ: typeof DIDCOMM_PLAIN;
+  type: string;
+  thid?: string;
+  pthid?: string;
+  from: string;
+  to: string[];
+  created_time: number;
+  expires_time?: number;
+  ack?: string[];
+  body: Record<string, unknown>;
+}
+
+/** Signs a result set as a compact JWS (ES256, kid names our key). */
+export async function signResultSet(key: SigningKey, payload: ResultSetPayload): Promise<string> {
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JOSE', cty: 'application/json' })
+    .sign(key.privateKey);
+}
+
+/** The response to a validated-query request: thid = request id, from/to swapped, body.response = the JWS. */
+export function responseMessage(opts: { requestId: string; from: string; to: string; jws: string; now?: Date }): DidcommMessage {
+  return {
+    id: randomUUID(),
+    typ: DIDCOMM_PLAIN,
+    type: RESPONSE_TYPE,
+    thid: opts.requestId,
+    from: opts.from,
+    to: [opts.to],
+    created_time: Math.floor((opts.now ?? new Date()).getTime() / 1000),
+    body: { response: opts.jws },
+  };
+}
+
+/** A DIDComm problem report about a message (pthid = its thread, ack = its id). */
+export function problemReport(opts: { about: { id: string; thid?: string }; from: string; to: string; code: string; comment: string }): DidcommMessage {
+  return {
+    id: randomUUID(),
+    typ: DIDCOMM_PLAIN,
+    type: PROBLEM_REPORT_TYPE,
+    pthid: opts.about.thid ?? opts.about.id,
+    ack: [opts.about.id],
+    from: opts.from,
+    to: [opts.to],
+    created_time: Math.floor(Date.now() / 1000),
+    body: { code: opts.code, comment: opts.comment },
+  };
+}

@@ -1,0 +1,124 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { compactVerify, createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose';
+import { DIDCOMM_PLAIN, problemReport, RESPONSE_TYPE, type DidcommMessage, type ResultSetPayload } from '../exchange/messages.js';
+
+/** What the simulated KIK-starter did with one incoming message. */
+export interface Reception {
+  messageId: string | null;
+  thid: string | null;
+  receivedAt: string;
+  verified: boolean;
+  duplicate: boolean;
+  /** Why the message was refused (null when it was accepted). */
+  problem: string | null;
+  kid: string | null;
+  resultset: ResultSetPayload['resultset'] | null;
+}
+
+export interface KikStarterSimOptions {
+  /** Our own DID: messages must be addressed to it. */
+  did: string;
+  /** The datastation whose answers we accept. */
+  agentDid: string;
+  /** Where to fetch the datastation's keys, or the key set itself. */
+  agentJwks: string | JSONWebKeySet;
+  host?: string;
+  port?: number;
+  /** Test hook: called before a message is processed (e.g. to stall while a test kills the sender). */
+  beforeHandle?: (msg: unknown) => Promise<void>;
+  /** Called with every reception, e.g. to print it. */
+  onReception?: (r: Reception) => void;
+}
+
+export interface KikStarterSim {
+  url: string;
+  endpoint: string;
+  received: Reception[];
+  /** Accepted messages, one per message id. */
+  accepted(): Reception[];
+  close(): Promise<void>;
+  app: FastifyInstance;
+}
+
+/**
+ * A small stand-in for Zorginstituut's KIK-starter: it receives DIDComm responses, verifies the
+ * JWS against the datastation's JWKS and the result ids against the thread, and reports what it got.
+ * A repeated message id is acknowledged but not counted twice (deliveries are idempotent).
+ */
+export async function startKikStarterSim(opts: KikStarterSimOptions): Promise<KikStarterSim> {
+  const keys = typeof opts.agentJwks === 'string' ? createRemoteJWKSet(new URL(opts.agentJwks)) : createLocalJWKSet(opts.agentJwks);
+  const received: Reception[] = [];
+  const record = (r: Reception) => {
+    received.push(r);
+    opts.onReception?.(r);
+  };
+  const app = Fastify({ logger: false, bodyLimit: 10 * 1024 * 1024 });
+  app.addContentTypeParser(DIDCOMM_PLAIN, { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
+
+  app.post('/didcomm', async (req, reply) => {
+    await opts.beforeHandle?.(req.body);
+    const msg = req.body as Partial<DidcommMessage>;
+    const base = { messageId: typeof msg?.id === 'string' ? msg.id : null, thid: typeof msg?.thid === 'string' ? msg.thid : null, receivedAt: new Date().toISOString() };
+    if (base.messageId && received.some((r) => r.messageId === base.messageId && r.verified)) {
+      record({ ...base, verified: true, duplicate: true, problem: null, kid: null, resultset: null });
+      return reply.code(200).send({ status: 'already-received', id: base.messageId });
+    }
+    const checked = await check(msg, opts, keys);
+    record({ ...base, duplicate: false, ...checked });
+    if (checked.problem) {
+      const report = problemReport({ about: { id: base.messageId ?? 'unknown', thid: base.thid ?? undefined }, from: opts.did, to: opts.agentDid, code: 'e.p.msg.invalid-response', comment: checked.problem });
+      return reply.code(400).type(DIDCOMM_PLAIN).send(JSON.stringify(report));
+    }
+    return reply.code(202).send({ status: 'accepted', id: base.messageId });
+  });
+  app.get('/received', async () => received);
+
+  await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 0 });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
+  return {
+    url,
+    endpoint: `${url}/didcomm`,
+    received,
+    accepted: () => received.filter((r) => r.verified && !r.duplicate),
+    close: () => app.close(),
+    app,
+  };
+}
+
+type Verifier = Parameters<typeof compactVerify>[1];
+
+async function check(msg: Partial<DidcommMessage>, opts: KikStarterSimOptions, keys: Verifier): Promise<Pick<Reception, 'verified' | 'problem' | 'kid' | 'resultset'>> {
+  const fail = (problem: string, kid: string | null = null) => ({ verified: false, problem, kid, resultset: null });
+  if (typeof msg !== 'object' || msg === null) return fail('body is not a JSON object');
+  if (msg.type !== RESPONSE_TYPE) return fail(`type is ${JSON.stringify(msg.type)}, expected ${RESPONSE_TYPE}`);
+  if (typeof msg.id !== 'string' || !msg.id) return fail('id is missing');
+  if (typeof msg.thid !== 'string' || !msg.thid) return fail('thid (the request id) is missing');
+  if (msg.from !== opts.agentDid) return fail(`from is ${JSON.stringify(msg.from)}, expected the datastation ${opts.agentDid}`);
+  const to: unknown[] = Array.isArray(msg.to) ? msg.to : [msg.to];
+  if (!to.includes(opts.did)) return fail(`to is ${JSON.stringify(msg.to)}, which does not name ${opts.did}`);
+  const jws = (msg.body as { response?: unknown } | undefined)?.response;
+  if (typeof jws !== 'string') return fail('body.response is not a compact JWS string');
+  let payload: ResultSetPayload;
+  let kid: string | null = null;
+  try {
+    const v = await compactVerify(jws, keys, { algorithms: ['ES256'] });
+    kid = v.protectedHeader.kid ?? null;
+    payload = JSON.parse(new TextDecoder().decode(v.payload)) as ResultSetPayload;
+  } catch (e) {
+    return fail(`signature does not verify against the datastation's JWKS: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(payload.resultset) || payload.resultset.length === 0) return fail('the signed payload has no resultset', kid);
+  for (const [i, r] of payload.resultset.entries()) {
+    if (typeof r.id !== 'string' || !r.id.startsWith(`${msg.thid}#`)) return fail(`resultset[${i}].id is ${JSON.stringify(r.id)}, expected "${msg.thid}#<queryId>"`, kid);
+    if (!r.result?.head || !Array.isArray(r.result.results?.bindings)) return fail(`resultset[${i}].result is not SPARQL JSON results`, kid);
+  }
+  return { verified: true, problem: null, kid, resultset: payload.resultset };
+}
