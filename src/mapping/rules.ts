@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { Parser } from 'n3';
+import { ConfigError, readYamlFile } from '../config/load.js';
+import { nquad } from './nquads.js';
 import { expand } from '../ontology/namespaces.js';
 
 /** An object (or class) specification as written in config/mappings/*.yaml. */
@@ -46,15 +47,15 @@ export interface MappingRules {
   ontology: { name: string; version: string };
   prefixes: Record<string, string>;
   tables: Map<string, BlockRule[]>;
-  /** Turtle text of the reference triples every snapshot carries. */
-  staticTurtle: string;
+  /** The reference statements every snapshot carries, as N-Quads lines. */
+  staticLines: string[];
 }
 
 const RDF_TYPE = 'http://www.w3.org/1999/02/22-rdf-syntax-ns#type';
 
 /** Loads and compiles a mapping file once; rule errors name the table, block and key to fix. */
 export function loadMappingRules(file: string, baseIri: string): MappingRules {
-  const raw = parse(readFileSync(file, 'utf8')) as RulesFile;
+  const raw = readYamlFile(file, 'mapping rules file') as RulesFile;
   const where = (table: string, i: number) => `${file}: tables.${table}[${i}]`;
   const term = (spec: ObjectSpec, at: string): TermRule => {
     if ('iri' in spec) return iriTemplate(expand(spec.iri, raw.prefixes), baseIri);
@@ -106,7 +107,13 @@ export function loadMappingRules(file: string, baseIri: string): MappingRules {
     );
   }
   const prefixLines = Object.entries(raw.prefixes).map(([p, ns]) => `@prefix ${p}: <${ns}> .`);
-  return { file, ontology: raw.ontology, prefixes: raw.prefixes, tables, staticTurtle: `${prefixLines.join('\n')}\n${raw.static ?? ''}` };
+  let staticLines: string[];
+  try {
+    staticLines = new Parser({ format: 'Turtle' }).parse(`${prefixLines.join('\n')}\n${raw.static ?? ''}`).map(nquad);
+  } catch (e) {
+    throw new ConfigError(file, [{ path: 'static', found: `invalid Turtle: ${(e as Error).message}`, expected: 'Turtle statements (prefixed names cannot contain "/"; declare a prefix for such IRIs)' }]);
+  }
+  return { file, ontology: raw.ontology, prefixes: raw.prefixes, tables, staticLines };
 }
 
 function nonNull(v: string | null): string[] {

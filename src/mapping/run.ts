@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DataFactory, Writer, type Quad } from 'n3';
+import { DataFactory } from 'n3';
+import { nquad } from './nquads.js';
 import { readCsv } from '../sources/csv.js';
 import { checkRow, rememberKeys, type KeyIndex, type Rejection, type StagingSchema, type TableSpec } from '../sources/staging.js';
 import type { MappingRules } from './rules.js';
@@ -30,12 +31,6 @@ export interface ProcessingReport {
 /** Where mapped statements go: one N-Quads line per call. */
 export type QuadSink = (line: string) => void;
 
-const writer = new Writer({ format: 'N-Quads' });
-
-/** Serialises a quad as one canonical N-Quads line (without the newline). */
-export function nquad(q: Quad): string {
-  return writer.quadToString(q.subject, q.predicate, q.object, q.graph).trimEnd();
-}
 
 /**
  * Reads every staging table from a CSV directory, checks each row against the staging schema,

@@ -1,10 +1,9 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Parser } from 'n3';
 import { appendAudit } from '../audit/log.js';
 import type { AgentConfig } from '../config/schema.js';
 import type { Db } from '../db/open.js';
-import { mapCsvDirectory, nquad, type ProcessingReport } from '../mapping/run.js';
+import { mapCsvDirectory, type ProcessingReport } from '../mapping/run.js';
 import { loadMappingRules } from '../mapping/rules.js';
 import { calendarLines } from '../ontology/calendar.js';
 import { loadStagingSchema } from '../sources/staging.js';
@@ -26,7 +25,7 @@ export async function importSource(cfg: AgentConfig, db: Db, actor: string): Pro
   const rules = loadMappingRules(cfg.mapping.rules, cfg.mapping.baseIri);
   const lines: string[] = [];
   const report = await mapCsvDirectory(cfg.source.directory, cfg.source.delimiter, schema, rules, (l) => lines.push(l));
-  for (const q of new Parser({ format: 'Turtle' }).parse(rules.staticTurtle)) lines.push(nquad(q));
+  lines.push(...rules.staticLines);
   const year = cfg.indicators.reportingYear;
   // The calendar spans the year before (for look-backs) to the year after (client measurements early next year).
   lines.push(...calendarLines(year - 1, year + 1));

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { readYamlFile } from '../config/load.js';
 
 /** A column of a staging table (config/staging.yaml documents the types). */
 export interface ColumnSpec {
@@ -40,7 +39,7 @@ export interface Rejection {
 
 /** Reads config/staging.yaml and orders the tables so that every referenced table comes first. */
 export function loadStagingSchema(file: string): StagingSchema {
-  const raw = parse(readFileSync(file, 'utf8')) as { tables: Record<string, Omit<TableSpec, 'name'>> };
+  const raw = readYamlFile(file, 'staging schema') as { tables: Record<string, Omit<TableSpec, 'name'>> };
   const tables = Object.entries(raw.tables).map(([name, t]) => ({ name, ...t }));
   const byName = new Map(tables.map((t) => [t.name, t]));
   const ordered: TableSpec[] = [];

@@ -23,7 +23,7 @@ export function registerDeliveryCommands(program: Command): void {
       withAgent(cmd, async (ctx) => {
         const s = deliverySettings(ctx.cfg);
         const queued = await queueApprovedAnswers(ctx.db, ctx.key, s, 'operator (cli)');
-        const outcomes = await deliverDue(ctx.db, s, o.all ? new Date(8.64e15) : new Date());
+        const outcomes = await deliverDue(ctx.db, s, o.all ? new Date('9999-12-31T00:00:00Z') : new Date());
         console.log(`${queued.length} answer(s) signed and queued; ${outcomes.length} message(s) sent.`);
         for (const r of outcomes) console.log(`  ${r.id}  ${r.status}${r.error ? `  (attempt ${r.attempts}: ${r.error})` : ''}`);
         if (outcomes.some((r) => r.status === 'failed')) process.exitCode = 1;

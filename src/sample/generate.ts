@@ -1,0 +1,90 @@
+/**
+ * Deterministic, seedable generator of a fictitious Dutch nursing-home provider's source exports
+ * (the staging CSV files described by config/staging.yaml). Same options => byte-identical files.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { generateClients } from './clients.js';
+import { toCsv } from './csv.js';
+import { FUNCTIONS, generateOrg } from './org.js';
+import { Rng } from './random.js';
+import { generateStaff } from './staff.js';
+import { SAMPLE_LAYOUT, SAMPLE_TABLE_NAMES } from './tables.js';
+
+export { toCsv } from './csv.js';
+export { SAMPLE_LAYOUT, SAMPLE_TABLE_NAMES } from './tables.js';
+
+export interface SampleOptions {
+  /** Staff persons (PIL and PNIL) during 2022–2023; interns (+8 %) and volunteers (+6 %) come on top. */
+  employees: number;
+  /** Clients in care at some time 2022-01-01 .. 2024-02-29. */
+  clients: number;
+  locations: number;
+  seed: number;
+}
+
+export const DEFAULT_SAMPLE: SampleOptions = { employees: 250, clients: 180, locations: 3, seed: 2023 };
+
+/** Table name (key of `tables` in staging.yaml) -> rows, each row an object keyed by column name with string values ('' = empty). */
+export type SampleTables = Record<string, Array<Record<string, string>>>;
+
+function count(name: string, v: number, min: number): number {
+  if (!Number.isFinite(v) || Math.floor(v) < min) throw new RangeError(`sample option ${name} must be a whole number >= ${min} (got ${v})`);
+  return Math.floor(v);
+}
+
+export function generateSample(opts: SampleOptions): SampleTables {
+  const employees = count('employees', opts.employees, 0);
+  const clients = count('clients', opts.clients, 0);
+  const locations = count('locations', opts.locations, 1);
+  const root = new Rng(opts.seed, 'sample');
+
+  const org = generateOrg(root.fork('org'), locations);
+  const staff = generateStaff(root.fork('staff'), employees, org.locations, org.wards);
+  const care = generateClients(root.fork('clients'), clients, org.locations, org.wards);
+
+  const tables: SampleTables = {
+    organisation: [{ organisation_id: org.organisation.id, name: org.organisation.name, kvk_number: org.organisation.kvk }],
+    locations: org.locations.map((l) => ({
+      location_id: l.id,
+      name: l.name,
+      vestigingsnummer: l.vestigingsnummer,
+      street: l.street,
+      house_number: l.houseNumber,
+      postcode: l.postcode,
+      city: l.city,
+    })),
+    wards: org.wards.map((w) => ({ ward_id: w.id, location_id: w.location.id, name: w.name })),
+    functions: FUNCTIONS.map((f) => ({ function_code: f.code, name: f.name, care: f.care ? 'yes' : 'no', qualification: f.qualification })),
+    employees: staff.employees,
+    agreements: staff.agreements,
+    clauses: staff.clauses,
+    worked_hours: staff.worked_hours,
+    absences: staff.absences,
+    ledger: staff.ledger,
+    clients: care.clients,
+    indications: care.indications,
+    care_episodes: care.care_episodes,
+    client_observations: care.client_observations,
+    restrictive_measures: care.restrictive_measures,
+    ward_discussions: care.ward_discussions,
+  };
+  // Return the tables in staging.yaml order.
+  const ordered: SampleTables = {};
+  for (const name of SAMPLE_TABLE_NAMES) ordered[name] = tables[name] ?? [];
+  return ordered;
+}
+
+/** Writes one CSV per table (file name from staging.yaml, e.g. agreements.csv) into dir (created if missing); returns the file paths written. */
+export async function writeSample(opts: SampleOptions, dir: string): Promise<string[]> {
+  const tables = generateSample(opts);
+  await mkdir(dir, { recursive: true });
+  const written: string[] = [];
+  for (const name of SAMPLE_TABLE_NAMES) {
+    const layout = SAMPLE_LAYOUT[name];
+    const file = join(dir, layout.file);
+    await writeFile(file, toCsv([...layout.columns], tables[name] ?? []), 'utf8');
+    written.push(file);
+  }
+  return written;
+}

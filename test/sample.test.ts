@@ -1,0 +1,354 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { DEFAULT_SAMPLE, generateSample, toCsv, writeSample, type SampleOptions, type SampleTables } from '../src/sample/generate.js';
+import { SAMPLE_LAYOUT, SAMPLE_TABLE_NAMES } from '../src/sample/tables.js';
+
+interface ColumnSpec {
+  type: string;
+  required?: boolean;
+  unique?: boolean;
+  values?: string[];
+  valuesBy?: { column: string; values: Record<string, string[]> };
+  length?: number;
+  min?: number;
+  max?: number;
+  references?: string;
+  notBefore?: string;
+}
+interface TableSpec {
+  file: string;
+  key?: string;
+  columns: Record<string, ColumnSpec>;
+}
+
+const STAGING = fileURLToPath(new URL('../config/staging.yaml', import.meta.url));
+const schema = (parse(readFileSync(STAGING, 'utf8')) as { tables: Record<string, TableSpec> }).tables;
+
+function validDate(v: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const dt = new Date(Date.UTC(y, mo - 1, d));
+  return dt.getUTCFullYear() === y && dt.getUTCMonth() === mo - 1 && dt.getUTCDate() === d;
+}
+
+/** Mini-validator: every schema rule of staging.yaml, returns human-readable problems (empty = valid). */
+function validate(tables: SampleTables): string[] {
+  const problems: string[] = [];
+  const keys = new Map<string, Set<string>>();
+  // First pass: keys and unique columns (references may point to any table).
+  for (const [name, spec] of Object.entries(schema)) {
+    for (const [col, c] of Object.entries(spec.columns)) {
+      if (spec.key !== col && !c.unique) continue;
+      const seen = new Set<string>();
+      for (const [i, row] of (tables[name] ?? []).entries()) {
+        const v = row[col] ?? '';
+        if (v === '') continue;
+        if (seen.has(v)) problems.push(`${name}[${i}].${col}: duplicate "${v}"`);
+        seen.add(v);
+      }
+      keys.set(`${name}.${col}`, seen);
+    }
+  }
+  for (const [name, spec] of Object.entries(schema)) {
+    const rows = tables[name];
+    if (!rows) {
+      problems.push(`table ${name} missing`);
+      continue;
+    }
+    rows.forEach((row, i) => {
+      const at = `${name}[${i}]`;
+      for (const [col, c] of Object.entries(spec.columns)) {
+        const v = row[col];
+        if (v === undefined) {
+          problems.push(`${at}.${col}: column missing`);
+          continue;
+        }
+        if (v === '') {
+          if (c.required) problems.push(`${at}.${col}: required but empty`);
+          continue;
+        }
+        let ok = true;
+        switch (c.type) {
+          case 'string':
+            break;
+          case 'id':
+            ok = /^[A-Za-z0-9._-]{1,64}$/.test(v);
+            break;
+          case 'date':
+            ok = validDate(v);
+            break;
+          case 'month':
+            ok = /^\d{4}-(0[1-9]|1[0-2])$/.test(v);
+            break;
+          case 'integer':
+          case 'decimal':
+            ok = (c.type === 'integer' ? /^-?\d+$/ : /^-?\d+(\.\d+)?$/).test(v);
+            if (ok && c.min !== undefined && Number(v) < c.min) ok = false;
+            if (ok && c.max !== undefined && Number(v) > c.max) ok = false;
+            break;
+          case 'digits':
+            ok = new RegExp(`^\\d{${c.length}}$`).test(v);
+            break;
+          case 'postcode':
+            ok = /^[1-9]\d{3} ?[A-Za-z]{2}$/.test(v);
+            break;
+          case 'code': {
+            const allowed = c.valuesBy ? c.valuesBy.values[row[c.valuesBy.column] ?? ''] : c.values;
+            ok = !!allowed && allowed.includes(v);
+            break;
+          }
+          default:
+            ok = false;
+        }
+        if (!ok) problems.push(`${at}.${col}: "${v}" is not a valid ${c.type}`);
+        if (c.notBefore) {
+          const start = row[c.notBefore] ?? '';
+          if (start !== '' && v < start) problems.push(`${at}.${col}: ${v} before ${c.notBefore} ${start}`);
+        }
+        if (c.references && !keys.get(c.references)?.has(v)) problems.push(`${at}.${col}: "${v}" not found in ${c.references}`);
+      }
+    });
+  }
+  return problems;
+}
+
+const INF = '9999-12-31';
+const endOf = (v: string | undefined) => (v ? v : INF);
+
+/** Domain coherence checks beyond the schema. */
+function coherence(t: SampleTables): string[] {
+  const problems: string[] = [];
+  const agreements = new Map((t.agreements ?? []).map((a) => [a.agreement_id ?? '', a]));
+  const clausesBy = new Map<string, Array<Record<string, string>>>();
+  for (const c of t.clauses ?? []) {
+    const list = clausesBy.get(c.agreement_id ?? '') ?? [];
+    list.push(c);
+    clausesBy.set(c.agreement_id ?? '', list);
+  }
+  for (const [id, a] of agreements) {
+    const cl = [...(clausesBy.get(id) ?? [])].sort((x, y) => (x.start_date ?? '').localeCompare(y.start_date ?? ''));
+    if (cl.length === 0) {
+      problems.push(`agreement ${id} has no clause`);
+      continue;
+    }
+    if (cl[0]?.start_date !== a.start_date) problems.push(`agreement ${id}: first clause does not start on the agreement start`);
+    if ((cl[cl.length - 1]?.end_date ?? '') !== (a.end_date ?? '')) problems.push(`agreement ${id}: last clause does not end on the agreement end`);
+    for (let i = 0; i < cl.length; i++) {
+      const c = cl[i]!;
+      if ((c.start_date ?? '') < (a.start_date ?? '') || endOf(c.end_date) > endOf(a.end_date)) problems.push(`clause ${c.clause_id} outside agreement ${id}`);
+      const next = cl[i + 1];
+      if (next && endOf(c.end_date) >= (next.start_date ?? '')) problems.push(`clauses ${c.clause_id} and ${next.clause_id} overlap`);
+    }
+  }
+  for (const ab of t.absences ?? []) {
+    const a = agreements.get(ab.agreement_id ?? '');
+    if (!a) continue;
+    if ((ab.start_date ?? '') < (a.start_date ?? '')) problems.push(`absence ${ab.absence_id} starts before its agreement`);
+    if (ab.end_date && endOf(ab.end_date) > endOf(a.end_date)) problems.push(`absence ${ab.absence_id} ends after its agreement`);
+    if (!ab.end_date && a.end_date && a.end_date <= '2023-12-31') problems.push(`absence ${ab.absence_id} open but agreement ended`);
+  }
+  for (const w of t.worked_hours ?? []) {
+    const a = agreements.get(w.agreement_id ?? '');
+    if (!a) continue;
+    const m = w.month ?? '';
+    if (m < (a.start_date ?? '').slice(0, 7) || m > endOf(a.end_date).slice(0, 7)) problems.push(`worked ${w.worked_id} outside agreement`);
+    if (a.kind === 'volunteer') problems.push(`worked ${w.worked_id} for a volunteer`);
+  }
+  const indications = new Map((t.indications ?? []).map((i) => [i.indication_id ?? '', i]));
+  for (const e of t.care_episodes ?? []) {
+    const ind = indications.get(e.indication_id ?? '');
+    if (!ind) continue;
+    if (ind.client_id !== e.client_id) problems.push(`episode ${e.episode_id}: client differs from its indication`);
+    if ((e.start_date ?? '') < (ind.start_date ?? '') || endOf(e.end_date) > endOf(ind.end_date)) problems.push(`episode ${e.episode_id} outside indication`);
+  }
+  const withEpisode = new Set((t.care_episodes ?? []).map((e) => e.indication_id));
+  for (const id of indications.keys()) if (!withEpisode.has(id)) problems.push(`indication ${id} has no episode`);
+  // Observations fall inside a care episode of the client.
+  const episodesBy = new Map<string, Array<Record<string, string>>>();
+  for (const e of t.care_episodes ?? []) {
+    const list = episodesBy.get(e.client_id ?? '') ?? [];
+    list.push(e);
+    episodesBy.set(e.client_id ?? '', list);
+  }
+  for (const o of t.client_observations ?? []) {
+    const d = o.observation_date ?? '';
+    const inCare = (episodesBy.get(o.client_id ?? '') ?? []).some((e) => (e.start_date ?? '') <= d && d <= endOf(e.end_date));
+    if (!inCare) problems.push(`observation ${o.observation_id} outside care`);
+  }
+  for (const m of t.restrictive_measures ?? []) if (m.measure_type === 'other' && !m.description) problems.push(`measure ${m.measure_id}: other without description`);
+  return problems;
+}
+
+const overlaps = (s: string, e: string, lo: string, hi: string) => s <= hi && endOf(e) >= lo;
+
+function allCsv(t: SampleTables): string {
+  return SAMPLE_TABLE_NAMES.map((n) => toCsv([...SAMPLE_LAYOUT[n].columns], t[n] ?? [])).join('\u0000');
+}
+
+describe('sample generator', () => {
+  const sample = generateSample(DEFAULT_SAMPLE);
+
+  it('is deterministic per seed and differs between seeds', () => {
+    expect(allCsv(generateSample(DEFAULT_SAMPLE))).toBe(allCsv(sample));
+    expect(allCsv(generateSample({ ...DEFAULT_SAMPLE, seed: DEFAULT_SAMPLE.seed + 1 }))).not.toBe(allCsv(sample));
+  });
+
+  it('has the staging.yaml tables, files and column order', () => {
+    expect(Object.keys(sample)).toEqual(Object.keys(schema));
+    for (const [name, spec] of Object.entries(schema)) {
+      const layout = SAMPLE_LAYOUT[name as keyof typeof SAMPLE_LAYOUT];
+      expect(layout, name).toBeDefined();
+      expect(layout.file).toBe(spec.file);
+      expect([...layout.columns]).toEqual(Object.keys(spec.columns));
+      const header = toCsv([...layout.columns], sample[name] ?? []).split('\n')[0];
+      expect(header).toBe(Object.keys(spec.columns).join(','));
+    }
+  });
+
+  it('satisfies every staging.yaml rule and is coherent (default sample)', () => {
+    expect(validate(sample)).toEqual([]);
+    expect(coherence(sample)).toEqual([]);
+  });
+
+  it('mini-validator catches broken rows', () => {
+    const broken = structuredClone(sample);
+    broken.agreements![0]!.end_date = '2023-02-30';
+    broken.clauses![0]!.function_code = 'NOPE';
+    const obs = broken.client_observations!.find((o) => o.kind === 'decubitus')!;
+    obs.value = 'yes';
+    broken.clients![1]!.client_id = broken.clients![0]!.client_id!;
+    broken.absences![0]!.end_date = '2000-01-01';
+    const problems = validate(broken);
+    expect(problems.some((p) => p.includes('end_date') && p.includes('2023-02-30'))).toBe(true);
+    expect(problems.some((p) => p.includes('NOPE'))).toBe(true);
+    expect(problems.some((p) => p.includes('"yes"'))).toBe(true);
+    expect(problems.some((p) => p.includes('duplicate'))).toBe(true);
+    expect(problems.some((p) => p.includes('before start_date'))).toBe(true);
+  });
+
+  it('covers every code list that matters for the indicators', () => {
+    const kinds = new Set(sample.agreements!.map((a) => a.kind));
+    expect([...kinds].sort()).toEqual([...(schema.agreements!.columns.kind!.values ?? [])].sort());
+    const types = new Set(sample.restrictive_measures!.map((m) => m.measure_type));
+    expect([...types].sort()).toEqual([...(schema.restrictive_measures!.columns.measure_type!.values ?? [])].sort());
+    const profiles = new Set(sample.indications!.map((i) => i.care_profile));
+    expect([...profiles].sort()).toEqual([...(schema.indications!.columns.care_profile!.values ?? [])].sort());
+    const qualifications = new Set(sample.functions!.map((f) => f.qualification));
+    expect([...qualifications].sort()).toEqual([...(schema.functions!.columns.qualification!.values ?? [])].sort());
+    const absenceKinds = new Set(sample.absences!.map((a) => a.kind));
+    expect(absenceKinds).toEqual(new Set(['sickness', 'pregnancy_leave']));
+    const obsKinds = new Set(sample.client_observations!.map((o) => o.kind));
+    expect(obsKinds.size).toBe(5);
+    const topics = new Set(sample.ward_discussions!.map((d) => d.topic));
+    expect(topics.size).toBe(2);
+    const units = new Set(sample.clauses!.map((c) => c.size_unit));
+    expect(units).toEqual(new Set(['hours_per_week', 'fte', '']));
+  });
+
+  it('has realistic counts and shape', () => {
+    expect(sample.organisation).toHaveLength(1);
+    expect(sample.locations).toHaveLength(3);
+    expect(sample.clients).toHaveLength(180);
+    const wardsPer = new Map<string, number>();
+    for (const w of sample.wards!) wardsPer.set(w.location_id!, (wardsPer.get(w.location_id!) ?? 0) + 1);
+    for (const n of wardsPer.values()) expect(n).toBeGreaterThanOrEqual(2);
+    for (const n of wardsPer.values()) expect(n).toBeLessThanOrEqual(4);
+
+    // Staff persons (PIL + PNIL) active some time in 2022–2023.
+    const staffKinds = new Set(['permanent', 'fixed_term', 'on_call', 'bbl', 'zzp', 'agency', 'payroll']);
+    const staff = new Set(
+      sample.agreements!.filter((a) => staffKinds.has(a.kind!) && overlaps(a.start_date!, a.end_date!, '2022-01-01', '2023-12-31')).map((a) => a.employee_id),
+    );
+    expect(staff.size).toBeGreaterThanOrEqual(235);
+    expect(staff.size).toBeLessThanOrEqual(265);
+    // Every person is active in the period.
+    const active = new Set(sample.agreements!.filter((a) => overlaps(a.start_date!, a.end_date!, '2022-01-01', '2023-12-31')).map((a) => a.employee_id));
+    expect(active.size).toBe(sample.employees!.length);
+    // Permanent is the majority kind; some agreements have several clauses.
+    const permanent = sample.agreements!.filter((a) => a.kind === 'permanent').length;
+    expect(permanent / sample.agreements!.length).toBeGreaterThan(0.4);
+    const perAgreement = new Map<string, number>();
+    for (const c of sample.clauses!) perAgreement.set(c.agreement_id!, (perAgreement.get(c.agreement_id!) ?? 0) + 1);
+    const multi = [...perAgreement.values()].filter((n) => n > 1).length / perAgreement.size;
+    expect(multi).toBeGreaterThan(0.15);
+    expect(multi).toBeLessThan(0.45);
+    // Concurrent agreements for some persons.
+    const byPerson = new Map<string, Array<Record<string, string>>>();
+    for (const a of sample.agreements!) byPerson.set(a.employee_id!, [...(byPerson.get(a.employee_id!) ?? []), a]);
+    const concurrent = [...byPerson.values()].filter((list) =>
+      list.some((a, i) => list.some((b, j) => i < j && overlaps(a.start_date!, a.end_date!, b.start_date!, endOf(b.end_date)))),
+    ).length;
+    expect(concurrent).toBeGreaterThan(0);
+
+    // Clients: most in care on 2024-01-15.
+    const inCare = new Set(
+      sample.care_episodes!.filter((e) => overlaps(e.start_date!, e.end_date!, '2024-01-15', '2024-01-15')).map((e) => e.client_id),
+    );
+    expect(inCare.size / 180).toBeGreaterThan(0.5);
+    const withMeasures = new Set(sample.restrictive_measures!.map((m) => m.client_id)).size / 180;
+    expect(withMeasures).toBeGreaterThan(0.15);
+    expect(withMeasures).toBeLessThan(0.35);
+    // Every client is in care some time in 2022-01-01 .. 2024-02-29.
+    const served = new Set(sample.care_episodes!.filter((e) => overlaps(e.start_date!, e.end_date!, '2022-01-01', '2024-02-29')).map((e) => e.client_id));
+    expect(served.size).toBe(180);
+  });
+
+  it('works for tiny and large options', () => {
+    const tiny = generateSample({ employees: 5, clients: 3, locations: 1, seed: 1 });
+    expect(validate(tiny)).toEqual([]);
+    expect(coherence(tiny)).toEqual([]);
+    expect(tiny.clients).toHaveLength(3);
+    const t0 = performance.now();
+    const big = generateSample({ employees: 5000, clients: 3000, locations: 40, seed: 7 });
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(big.locations).toHaveLength(40);
+    expect(big.clients).toHaveLength(3000);
+    expect(validate(big)).toEqual([]);
+    expect(coherence(big)).toEqual([]);
+  }, 60_000);
+
+  it('survives many seeds', () => {
+    for (let seed = 0; seed < 20; seed++) {
+      const opts: SampleOptions = { employees: 60 + seed * 7, clients: 40 + seed * 5, locations: 1 + (seed % 5), seed };
+      const t = generateSample(opts);
+      expect(validate(t), `seed ${seed}`).toEqual([]);
+      expect(coherence(t), `seed ${seed}`).toEqual([]);
+    }
+  }, 60_000);
+
+  it('writes one CSV per table', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kikv-sample-'));
+    try {
+      const files = await writeSample(DEFAULT_SAMPLE, join(dir, 'out'));
+      expect(files.map((f) => f.slice(f.lastIndexOf('/') + 1).replace(/^.*\\/, ''))).toEqual(Object.values(schema).map((s) => s.file));
+      const agreements = await readFile(join(dir, 'out', 'agreements.csv'), 'utf8');
+      expect(agreements).toBe(toCsv([...SAMPLE_LAYOUT.agreements.columns], sample.agreements!));
+      expect(agreements.charCodeAt(0)).not.toBe(0xfeff);
+      expect(agreements.endsWith('\n')).toBe(true);
+      expect(agreements.includes('\r')).toBe(false);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('toCsv', () => {
+  it('quotes only fields with commas, quotes, CR or LF', () => {
+    const csv = toCsv(['a', 'b', 'c'], [
+      { a: 'plain', b: 'with, comma', c: 'say "hi"' },
+      { a: 'line\nbreak', b: 'cr\rhere', c: '' },
+      { a: 'x' },
+    ]);
+    expect(csv).toBe('a,b,c\nplain,"with, comma","say ""hi"""\n"line\nbreak","cr\rhere",\nx,,\n');
+  });
+
+  it('writes a header only for no rows', () => {
+    expect(toCsv(['x', 'y'], [])).toBe('x,y\n');
+  });
+});
