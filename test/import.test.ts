@@ -24,7 +24,7 @@ describe('import: staging CSV -> ONZ RDF snapshot with a processing report', () 
     // and a clause pointing at an agreement that does not exist.
     appendFileSync(join(source, 'agreements.csv'), 'AX1,E0001,permanent,2023-05-01,2023-04-30\n');
     appendFileSync(join(source, 'agreements.csv'), 'AX2,E0001,permanent\n');
-    appendFileSync(join(source, 'clauses.csv'), 'CX1,NOPE,2023-01-01,,F01,W01,36,hours_per_week\n');
+    appendFileSync(join(source, 'clauses.csv'), 'CX1,NOPE,2023-01-01,,VIG,W01,36,hours_per_week\n');
     const c = writeConfig({ source });
     dataDir = c.dataDir;
     db = openDb(dataDir);
