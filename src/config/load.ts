@@ -157,34 +157,19 @@ function patternMeaning(segments: string[], pattern: string): string {
   return `text matching ${pattern}`;
 }
 
+/** Close enough to suggest: containment, or at most two edits (Damerau-Levenshtein, so "hots" ~ "host"). */
 function similar(a: string, b: string): boolean {
   const x = a.toLowerCase();
   const y = b.toLowerCase();
-  if (x === y || x.includes(y) || y.includes(x)) return true;
-  // One edit apart (typo) is close enough to suggest.
-  if (Math.abs(x.length - y.length) > 1) return false;
-  let i = 0;
-  while (i < x.length && x[i] === y[i]) i++;
-  return x.slice(i + (x.length >= y.length ? 1 : 0)) === y.slice(i + (y.length >= x.length ? 1 : 0));
-}
-
-/**
- * Reads a YAML file the configuration points to (staging schema, mapping rules, pack manifest).
- * An unreadable or malformed file becomes a ConfigError naming the file and the line.
- */
-export function readYamlFile(file: string, role: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(file, [{ path: '(file)', found: `an unreadable ${role} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, expected: `a readable YAML ${role}; check the path in the configuration` }]);
+  if (x.includes(y) || y.includes(x)) return true;
+  const d: number[][] = Array.from({ length: x.length + 1 }, (_, i) => Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= x.length; i++) {
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
   }
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}, column ${e.linePos?.[0]?.col ?? '?'}`, found: `invalid YAML in this ${role}: ${e.message.split('\n')[0]}`, expected: 'well-formed YAML (quote values that contain { or })' })),
-    );
-  }
-  return doc.toJS();
+  return d[x.length]![y.length]! <= Math.min(2, Math.floor(Math.max(x.length, y.length) / 3));
 }
