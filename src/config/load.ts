@@ -173,3 +173,24 @@ function similar(a: string, b: string): boolean {
   }
   return d[x.length]![y.length]! <= Math.min(2, Math.floor(Math.max(x.length, y.length) / 3));
 }
+
+/**
+ * Reads a YAML file the configuration points to (staging schema, mapping rules, pack manifest).
+ * An unreadable or malformed file becomes a ConfigError naming the file and the line.
+ */
+export function readYamlFile(file: string, role: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError(file, [{ path: '(file)', found: `an unreadable ${role} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, expected: `a readable YAML ${role}; check the path in the configuration` }]);
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}, column ${e.linePos?.[0]?.col ?? '?'}`, found: `invalid YAML in this ${role}: ${e.message.split('\n')[0]}`, expected: 'well-formed YAML (quote values that contain { or })' })),
+    );
+  }
+  return doc.toJS();
+}
