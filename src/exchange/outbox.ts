@@ -35,7 +35,10 @@ export async function queueApprovedAnswers(db: Db, key: SigningKey, s: DeliveryS
   const queued: OutboxMessage[] = [];
   for (const a of approved) {
     if (contentHashOf(a) !== a.approved_hash) {
-      appendAudit(db, { actor, action: 'delivery.refused', subject: a.id, threadId: a.thread_id, details: { reason: 'content does not match the approved hash' } });
+      // Recorded once; the answer stays unsent until someone investigates.
+      if (!db.prepare(`SELECT 1 FROM audit WHERE subject = ? AND action = 'delivery.refused'`).get(a.id)) {
+        appendAudit(db, { actor, action: 'delivery.refused', subject: a.id, threadId: a.thread_id, details: { reason: 'content does not match the hash the board approved' } });
+      }
       continue;
     }
     const jws = await signResultSet(key, { resultset: [{ id: `${a.thread_id}#${a.indicator_id}`, result: resultOf(a) }] });

@@ -1,6 +1,7 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { stringify } from 'yaml';
 import { approveAnswer, listAnswers, resultOf } from '../../answers/answers.js';
 import { configFileFrom, loadConfig } from '../../config/load.js';
 import { deliverDue, queueApprovedAnswers } from '../../exchange/outbox.js';
@@ -83,6 +84,10 @@ export function registerRunCommands(program: Command): void {
         source: { ...cfg.source, directory: source },
         trust: { ...cfg.trust, keysDir: join(dir, 'keys') },
       }));
+      // A configuration file for this run, so its state can be inspected with the other commands.
+      const { file: _file, ...demoCfg } = ctx.cfg;
+      const demoConfigFile = join(dir, 'kikv.yaml');
+      writeFileSync(demoConfigFile, stringify(demoCfg));
       const app = await buildServer({ db: ctx.db, key: ctx.key, agentDid: ctx.cfg.agent.did });
       const agentUrl = await app.listen({ host: '127.0.0.1', port: 0 });
       const sim = await startKikStarterSim({ did: ctx.cfg.delivery.kikStarter.did, agentDid: ctx.cfg.agent.did, agentJwks: `${agentUrl}/.well-known/jwks.json` });
@@ -118,7 +123,7 @@ export function registerRunCommands(program: Command): void {
           return;
         }
         console.log(`6. Done: ${delivered} answer(s) delivered, signatures verified, results identical to what the board approved.`);
-        console.log(`   State of this run: ${dir} (\`kikv --config ... audit list\` shows every step).`);
+        console.log(`   Every step is in the audit log: \`npx kikv --config ${demoConfigFile} audit list\`.`);
       } finally {
         await sim.close();
         await app.close();
