@@ -40,7 +40,8 @@ export function registerAnswerCommands(program: Command): void {
         console.log(`Answer ${a.id}`);
         console.log(`  indicator      ${a.indicator_name} (${a.indicator_id}), reporting year ${a.reporting_year}`);
         console.log(`  profile        ${a.profile} ${a.profile_version}`);
-        console.log(`  status         ${a.status.replace('_', ' ')}${a.decided_by ? ` by ${a.decided_by} at ${a.decided_at}` : ''}${a.decision_reason ? ` (${a.decision_reason})` : ''}`);
+        const decision = a.decided_by ? `; ${a.approved_hash ? 'approved' : 'rejected'} by ${a.decided_by} at ${a.decided_at}` : '';
+        console.log(`  status         ${a.status.replace('_', ' ')}${decision}${a.decision_reason ? ` (${a.decision_reason})` : ''}${a.delivered_at ? `; delivered at ${a.delivered_at}` : ''}`);
         console.log(`  parameters     ${a.parameters}`);
         console.log(`  snapshot       ${a.snapshot_hash}`);
         console.log(`  query sha-256  ${a.query_hash}`);
