@@ -7,19 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_SAMPLE, generateSample, toCsv, writeSample, type SampleOptions, type SampleTables } from '../src/sample/generate.js';
 import { SAMPLE_LAYOUT, SAMPLE_TABLE_NAMES } from '../src/sample/tables.js';
+import type { ColumnSpec } from '../src/sources/staging.js';
 
-interface ColumnSpec {
-  type: string;
-  required?: boolean;
-  unique?: boolean;
-  values?: string[];
-  valuesBy?: { column: string; values: Record<string, string[]> };
-  length?: number;
-  min?: number;
-  max?: number;
-  references?: string;
-  notBefore?: string;
-}
 interface TableSpec {
   file: string;
   key?: string;

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { AgentConfig } from '../config/schema.js';
 import { configFileFrom, loadConfig } from '../config/load.js';
 import { openDb, type Db } from '../db/open.js';
@@ -40,4 +40,14 @@ export function wholeNumber(name: string) {
     if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number, got "${v}"`);
     return n;
   };
+}
+
+/** Runs a command body with the agent opened from the command's --config, and closes it afterwards. */
+export async function withAgent(cmd: Command, f: (ctx: AgentContext) => Promise<void>): Promise<void> {
+  const ctx = await openAgent(cmd.optsWithGlobals().config as string | undefined);
+  try {
+    await f(ctx);
+  } finally {
+    ctx.close();
+  }
 }

@@ -2,21 +2,13 @@ import type { Command } from 'commander';
 import { approveAnswer, getAnswer, listAnswers, rejectAnswer, resultOf, type AnswerStatus } from '../../answers/answers.js';
 import { listAudit } from '../../audit/log.js';
 import { deliverDue, queueApprovedAnswers } from '../../exchange/outbox.js';
-import { deliverySettings, openAgent, UsageError, type AgentContext } from '../context.js';
+import { UsageError, deliverySettings, withAgent } from '../context.js';
 import { answerRows, resultTable, table } from '../format.js';
 
 const STATUSES: AnswerStatus[] = ['awaiting_approval', 'approved', 'rejected', 'delivered'];
 
 export function registerAnswerCommands(program: Command): void {
   const answers = program.command('answers').description('review, approve and reject computed answers');
-  const withAgent = async (cmd: Command, f: (ctx: AgentContext) => Promise<void>) => {
-    const ctx = await openAgent(cmd.optsWithGlobals().config as string | undefined);
-    try {
-      await f(ctx);
-    } finally {
-      ctx.close();
-    }
-  };
 
   answers
     .command('list')

@@ -2,18 +2,10 @@ import type { Command } from 'commander';
 import { listAudit, verifyAuditChain } from '../../audit/log.js';
 import { jwksOf } from '../../exchange/keys.js';
 import { deliverDue, listOutbox, queueApprovedAnswers } from '../../exchange/outbox.js';
-import { deliverySettings, openAgent, wholeNumber, type AgentContext } from '../context.js';
+import { deliverySettings, wholeNumber, withAgent } from '../context.js';
 import { table } from '../format.js';
 
 export function registerDeliveryCommands(program: Command): void {
-  const withAgent = async (cmd: Command, f: (ctx: AgentContext) => Promise<void>) => {
-    const ctx = await openAgent(cmd.optsWithGlobals().config as string | undefined);
-    try {
-      await f(ctx);
-    } finally {
-      ctx.close();
-    }
-  };
 
   program
     .command('deliver')
