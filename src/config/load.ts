@@ -42,22 +42,7 @@ export function configFileFrom(explicit: string | undefined, env: NodeJS.Process
  * directory and opens no database, so a bad configuration never touches anything.
  */
 export function loadConfig(file: string): AgentConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(file, [
-      { path: '(file)', found: `an unreadable file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, expected: 'a readable YAML file; check --config or KIKV_CONFIG' },
-    ]);
-  }
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => ({ path: `(line ${e.linePos?.[0]?.line ?? '?'})`, found: `invalid YAML: ${e.message.split('\n')[0]}`, expected: 'well-formed YAML' })),
-    );
-  }
-  const raw: unknown = doc.toJS();
+  const raw = readYamlFile(file, 'configuration file');
   if (!validate(raw)) throw new ConfigError(file, (validate.errors ?? []).map((e) => describe(e, raw)));
   return resolvePaths(file, raw as RawConfig);
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { readYamlFile } from '../config/load.js';
 import type { QueryEngine, SparqlJsonResults } from '../engines/types.js';
 import { expand } from '../ontology/namespaces.js';
 import { sha256 } from '../store/snapshot.js';
@@ -45,12 +45,7 @@ export interface ProfilePack {
 /** Loads queries/<profile>/<version>/: the manifest and every query it names, checked for consistency. */
 export function loadPack(packsDir: string, profile: string, version: string): ProfilePack {
   const dir = join(packsDir, profile, version);
-  let manifest: ProfileManifest;
-  try {
-    manifest = parse(readFileSync(join(dir, 'manifest.yaml'), 'utf8')) as ProfileManifest;
-  } catch (e) {
-    throw new Error(`profile pack ${profile} ${version}: cannot read ${join(dir, 'manifest.yaml')} (${(e as Error).message}); check indicators.packs and indicators.profiles in the configuration`);
-  }
+  const manifest = readYamlFile(join(dir, 'manifest.yaml'), `profile pack manifest (${profile} ${version}; check indicators.packs and indicators.profiles)`) as ProfileManifest;
   if (manifest.profile.id !== profile || manifest.profile.version !== version) {
     throw new Error(`${join(dir, 'manifest.yaml')}: declares ${manifest.profile.id} ${manifest.profile.version}, but lives in ${profile}/${version}`);
   }

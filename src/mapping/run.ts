@@ -31,7 +31,6 @@ export interface ProcessingReport {
 /** Where mapped statements go: one N-Quads line per call. */
 export type QuadSink = (line: string) => void;
 
-
 /**
  * Reads every staging table from a CSV directory, checks each row against the staging schema,
  * maps the good rows with the rules and reports the rest. Tables are read in reference order so

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { computeAnswers } from '../../pipeline/compute.js';
 import { importSource, latestSnapshotHash, summariseReport } from '../../pipeline/import.js';
 import { DEFAULT_SAMPLE, writeSample } from '../../sample/generate.js';
-import { openAgent, UsageError, wholeNumber } from '../context.js';
+import { UsageError, wholeNumber, withAgent } from '../context.js';
 import { answerRows } from '../format.js';
 
 export function registerDataCommands(program: Command): void {
@@ -23,9 +23,8 @@ export function registerDataCommands(program: Command): void {
   program
     .command('import')
     .description('read the configured source, map it to ONZ RDF, store a snapshot and print the processing report')
-    .action(async (_o, cmd: Command) => {
-      const ctx = await openAgent(cmd.optsWithGlobals().config as string | undefined);
-      try {
+    .action(async (_o, cmd: Command) =>
+      withAgent(cmd, async (ctx) => {
         const r = await importSource(ctx.cfg, ctx.db, 'operator (cli)');
         console.log(`Import of ${ctx.cfg.source.directory}`);
         console.log(summariseReport(r.report));
@@ -36,24 +35,19 @@ export function registerDataCommands(program: Command): void {
           return;
         }
         console.log(`Snapshot ${r.snapshot.meta.hash} (${r.snapshot.meta.quads} statements).`);
-      } finally {
-        ctx.close();
-      }
-    });
+      }),
+    );
 
   program
     .command('compute')
     .description('run the configured indicator profiles on the latest snapshot; the answers wait for the board')
-    .action(async (_o, cmd: Command) => {
-      const ctx = await openAgent(cmd.optsWithGlobals().config as string | undefined);
-      try {
+    .action(async (_o, cmd: Command) =>
+      withAgent(cmd, async (ctx) => {
         const hash = latestSnapshotHash(ctx.db);
         if (!hash) throw new UsageError('there is no snapshot yet; run `kikv import` first');
         const answers = await computeAnswers(ctx.cfg, ctx.db, hash, 'operator (cli)');
         console.log(answerRows(answers.map((a) => a.answer)));
         console.log(`${answers.filter((a) => a.created).length} new answer(s); review with \`kikv answers show ID\`, then approve or reject.`);
-      } finally {
-        ctx.close();
-      }
-    });
+      }),
+    );
 }
