@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_CONFIG_FILE, configFileFrom, loadConfig } from '../src/config/load.js';
+import { mappingDirectory } from '../src/config/schema.js';
 import { ROOT, runCli, tempDir } from './helpers.js';
 
 function problemsOf(yamlText: string) {
@@ -23,7 +24,7 @@ describe('configuration', () => {
     const cfg = loadConfig(DEFAULT_CONFIG_FILE);
     expect(cfg.server).toMatchObject({ host: '127.0.0.1', port: 8080 });
     expect(cfg.storage.dataDir).toBe(join(ROOT, 'data'));
-    expect(cfg.source.directory).toBe(join(ROOT, 'config/sample'));
+    expect(mappingDirectory(cfg)).toBe(join(ROOT, 'config/sample'));
     expect(cfg.indicators.reportingYear).toBe(2023);
   });
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { configFileFrom, loadConfig } from '../config/load.js';
+import { withMappingDirectory } from '../config/schema.js';
 import { openDb } from '../db/open.js';
 import { ComunicaQueryEngine } from '../engines/comunica.js';
 import { loadOrCreateSigningKey } from '../exchange/keys.js';
@@ -35,7 +36,7 @@ for (const size of SIZES) {
   try {
     const source = join(dir, 'source');
     const [, gen] = await time(() => writeSample(size, source));
-    const cfg = { ...base, storage: { dataDir: dir }, source: { ...base.source, directory: source }, trust: { ...base.trust, keysDir: join(dir, 'keys') } };
+    const cfg = { ...withMappingDirectory(base, source), storage: { dataDir: dir }, trust: { ...base.trust, keysDir: join(dir, 'keys') } };
     const db = openDb(dir);
     const [imported, imp] = await time(() => importSource(cfg, db, 'bench'));
     const snap = readSnapshot(dir, imported.snapshot!.meta.hash);

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
-import { configSchema, type AgentConfig } from './schema.js';
+import { configSchema, type AgentConfig, type SourceConfig } from './schema.js';
 
 /** The embedded default configuration shipped in the package. */
 export const DEFAULT_CONFIG_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../config/default.yaml');
@@ -44,19 +44,51 @@ export function configFileFrom(explicit: string | undefined, env: NodeJS.Process
 export function loadConfig(file: string): AgentConfig {
   const raw = readYamlFile(file, 'configuration file');
   if (!validate(raw)) throw new ConfigError(file, (validate.errors ?? []).map((e) => describe(e, raw)));
-  return resolvePaths(file, raw as RawConfig);
+  const cfg = resolvePaths(file, raw as RawConfig);
+  if (!(cfg.mapping.source in cfg.sources)) {
+    throw new ConfigError(file, [{ path: 'mapping.source', found: cfg.mapping.source, expected: `the name of a configured source (${Object.keys(cfg.sources).join(', ')})` }]);
+  }
+  return cfg;
 }
 
-type RawConfig = Omit<AgentConfig, 'file' | 'agent' | 'server' | 'source' | 'delivery'> & {
+type RawConfig = Omit<AgentConfig, 'file' | 'agent' | 'server' | 'sources' | 'mapping' | 'import' | 'delivery'> & {
   agent: { did: string; name?: string };
   server: { host: string; port: number; publicUrl?: string };
-  source: { type: 'csv'; directory: string; delimiter?: string; encoding?: string };
+  sources: Record<string, { type: 'csv' | 'json' | 'pg'; [key: string]: unknown }>;
+  mapping: { rules: string; source?: string; staging?: string; baseIri: string; ontology?: string };
+  import?: { schedule?: string; timezone?: string };
   delivery: {
     kikStarter: { did: string; endpoint: string };
     retry?: Partial<AgentConfig['delivery']['retry']>;
     timeoutMs?: number;
   };
 };
+
+function sourceWithDefaults(src: RawConfig['sources'][string], abs: (p: string) => string): SourceConfig {
+  const s = src as Record<string, unknown>;
+  switch (src.type) {
+    case 'csv':
+      return { type: 'csv', directory: abs(String(s.directory)), delimiter: (s.delimiter as string) ?? ',', encoding: normaliseEncoding(s.encoding) };
+    case 'json':
+      return { type: 'json', directory: abs(String(s.directory)), encoding: normaliseEncoding(s.encoding) };
+    case 'pg':
+      return {
+        ...(s as object),
+        type: 'pg',
+        host: (s.host as string) ?? '127.0.0.1',
+        port: (s.port as number) ?? 5432,
+        database: String(s.database),
+        passwordFile: s.passwordFile === undefined ? undefined : abs(String(s.passwordFile)),
+        connectTimeoutMs: (s.connectTimeoutMs as number) ?? 5000,
+      };
+  }
+}
+
+/** One spelling per encoding, as TextDecoder knows it. */
+function normaliseEncoding(e: unknown): string {
+  const v = String(e ?? 'utf-8').toLowerCase();
+  return ({ utf8: 'utf-8', cp1252: 'windows-1252', 'iso-8859-1': 'latin1' } as Record<string, string>)[v] ?? v;
+}
 
 function resolvePaths(file: string, raw: RawConfig): AgentConfig {
   const base = dirname(file);
@@ -66,8 +98,15 @@ function resolvePaths(file: string, raw: RawConfig): AgentConfig {
     agent: { did: raw.agent.did, name: raw.agent.name ?? 'kikv-agent' },
     server: { ...raw.server, publicUrl: raw.server.publicUrl ?? `http://${raw.server.host}:${raw.server.port}` },
     storage: { dataDir: abs(raw.storage.dataDir) },
-    source: { type: 'csv', directory: abs(raw.source.directory), delimiter: raw.source.delimiter ?? ',', encoding: 'utf-8' },
-    mapping: { staging: abs(raw.mapping.staging), rules: abs(raw.mapping.rules), baseIri: raw.mapping.baseIri },
+    sources: Object.fromEntries(Object.entries(raw.sources).map(([name, src]) => [name, sourceWithDefaults(src, abs)])),
+    mapping: {
+      rules: abs(raw.mapping.rules),
+      source: raw.mapping.source ?? Object.keys(raw.sources)[0]!,
+      staging: raw.mapping.staging === undefined ? undefined : abs(raw.mapping.staging),
+      baseIri: raw.mapping.baseIri,
+      ontology: raw.mapping.ontology ?? 'onz-3.0.0',
+    },
+    import: { schedule: raw.import?.schedule ?? '0 2 * * *', timezone: raw.import?.timezone ?? 'Europe/Amsterdam' },
     trust: { mode: raw.trust.mode, keysDir: abs(raw.trust.keysDir) },
     indicators: { ...raw.indicators, packs: abs(raw.indicators.packs) },
     delivery: {

@@ -2,7 +2,7 @@
 export const configSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['agent', 'server', 'storage', 'source', 'mapping', 'trust', 'indicators', 'delivery'],
+  required: ['agent', 'server', 'storage', 'sources', 'mapping', 'trust', 'indicators', 'delivery'],
   properties: {
     agent: {
       type: 'object',
@@ -29,25 +29,81 @@ export const configSchema = {
       required: ['dataDir'],
       properties: { dataDir: { type: 'string', minLength: 1 } },
     },
-    source: {
+    sources: {
       type: 'object',
-      additionalProperties: false,
-      required: ['type', 'directory'],
-      properties: {
-        type: { enum: ['csv'] },
-        directory: { type: 'string', minLength: 1 },
-        delimiter: { type: 'string', minLength: 1, maxLength: 1 },
-        encoding: { enum: ['utf-8', 'utf8'] },
+      minProperties: 1,
+      description: 'named source connectors; the mapping reads from them',
+      propertyNames: { pattern: '^[a-z][a-z0-9-]*$' },
+      additionalProperties: {
+        type: 'object',
+        required: ['type'],
+        properties: { type: { enum: ['csv', 'json', 'pg'] } },
+        allOf: [
+          {
+            if: { properties: { type: { const: 'csv' } } },
+            then: {
+              additionalProperties: false,
+              required: ['type', 'directory'],
+              properties: {
+                type: { const: 'csv' },
+                directory: { type: 'string', minLength: 1 },
+                delimiter: { type: 'string', minLength: 1, maxLength: 1 },
+                encoding: { enum: ['utf-8', 'utf8', 'windows-1252', 'cp1252', 'latin1', 'iso-8859-1', 'utf-16le'] },
+              },
+            },
+          },
+          {
+            if: { properties: { type: { const: 'json' } } },
+            then: {
+              additionalProperties: false,
+              required: ['type', 'directory'],
+              properties: {
+                type: { const: 'json' },
+                directory: { type: 'string', minLength: 1 },
+                encoding: { enum: ['utf-8', 'utf8', 'windows-1252', 'cp1252', 'latin1', 'iso-8859-1', 'utf-16le'] },
+              },
+            },
+          },
+          {
+            if: { properties: { type: { const: 'pg' } } },
+            then: {
+              additionalProperties: false,
+              required: ['type', 'database'],
+              properties: {
+                type: { const: 'pg' },
+                host: { type: 'string', minLength: 1 },
+                port: { type: 'integer', minimum: 1, maximum: 65535 },
+                database: { type: 'string', minLength: 1 },
+                user: { type: 'string', minLength: 1 },
+                schema: { type: 'string', minLength: 1 },
+                passwordEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$', description: 'name of the environment variable holding the password' },
+                passwordFile: { type: 'string', minLength: 1, description: 'file holding the password (first line)' },
+                dsn: { type: 'string', description: 'the d2rq:jdbcDSN a mapping uses for this database' },
+                connectTimeoutMs: { type: 'integer', minimum: 100 },
+              },
+            },
+          },
+        ],
       },
     },
     mapping: {
       type: 'object',
       additionalProperties: false,
-      required: ['staging', 'rules', 'baseIri'],
+      required: ['rules', 'baseIri'],
       properties: {
-        staging: { type: 'string', minLength: 1 },
-        rules: { type: 'string', minLength: 1 },
+        rules: { type: 'string', minLength: 1, description: 'RML mapping (Turtle .ttl) or YARRRML (.yml/.yaml)' },
+        source: { type: 'string', minLength: 1, description: 'the source that rml:CurrentWorkingDirectory stands for (default: the first source)' },
+        staging: { type: 'string', minLength: 1, description: 'staging schema whose row checks apply to that source' },
         baseIri: { type: 'string', pattern: '^https?://[^\\s]+/$' },
+        ontology: { type: 'string', pattern: '^[a-z0-9-]+-[0-9]+(\\.[0-9]+)*$', description: 'ontology version folder under ontology/, e.g. onz-3.0.0' },
+      },
+    },
+    import: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        schedule: { type: 'string', minLength: 9, description: 'cron expression (node-cron), e.g. "0 2 * * *"; "off" disables' },
+        timezone: { type: 'string', minLength: 1 },
       },
     },
     trust: {
@@ -117,8 +173,11 @@ export interface AgentConfig {
   agent: { did: string; name: string };
   server: { host: string; port: number; publicUrl: string };
   storage: { dataDir: string };
-  source: { type: 'csv'; directory: string; delimiter: string; encoding: 'utf-8' };
-  mapping: { staging: string; rules: string; baseIri: string };
+  /** Named source connectors, in the order the configuration lists them. */
+  sources: Record<string, SourceConfig>;
+  /** `source` names the source rml:CurrentWorkingDirectory stands for; `staging` its row checks. */
+  mapping: { rules: string; source: string; staging?: string; baseIri: string; ontology: string };
+  import: { schedule: string; timezone: string };
   trust: { mode: 'standalone'; keysDir: string };
   indicators: { packs: string; profiles: Array<{ profile: string; version: string }>; reportingYear: number };
   delivery: {
@@ -127,3 +186,33 @@ export interface AgentConfig {
     timeoutMs: number;
   };
 }
+
+/** The CSV directory the mapping reads by default (rml:CurrentWorkingDirectory). */
+export function mappingDirectory(cfg: AgentConfig): string {
+  const src = cfg.sources[cfg.mapping.source]!;
+  if (src.type === 'pg') throw new Error(`mapping.source "${cfg.mapping.source}" is a database; name a csv or json source`);
+  return src.directory;
+}
+
+/** The same configuration with the mapping's CSV source read from another directory. */
+export function withMappingDirectory(cfg: AgentConfig, directory: string): AgentConfig {
+  const src = cfg.sources[cfg.mapping.source]!;
+  if (src.type === 'pg') throw new Error(`mapping.source "${cfg.mapping.source}" is a database; name a csv or json source`);
+  return { ...cfg, sources: { ...cfg.sources, [cfg.mapping.source]: { ...src, directory } } };
+}
+
+export type SourceConfig =
+  | { type: 'csv'; directory: string; delimiter: string; encoding: string }
+  | { type: 'json'; directory: string; encoding: string }
+  | {
+      type: 'pg';
+      host: string;
+      port: number;
+      database: string;
+      user?: string;
+      schema?: string;
+      passwordEnv?: string;
+      passwordFile?: string;
+      dsn?: string;
+      connectTimeoutMs: number;
+    };

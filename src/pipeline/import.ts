@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appendAudit } from '../audit/log.js';
-import type { AgentConfig } from '../config/schema.js';
+import { mappingDirectory, type AgentConfig } from '../config/schema.js';
 import type { Db } from '../db/open.js';
 import { mapCsvDirectory, type ProcessingReport } from '../mapping/run.js';
 import { loadMappingRules } from '../mapping/rules.js';
@@ -21,10 +21,11 @@ export interface ImportResult {
  * data and the OWL-Time calendar, and stores a content-addressed snapshot plus its processing report.
  */
 export async function importSource(cfg: AgentConfig, db: Db, actor: string): Promise<ImportResult> {
-  const schema = loadStagingSchema(cfg.mapping.staging);
+  const schema = loadStagingSchema(cfg.mapping.staging!);
+  const src = cfg.sources[cfg.mapping.source] as { directory: string; delimiter: string };
   const rules = loadMappingRules(cfg.mapping.rules, cfg.mapping.baseIri);
   const lines: string[] = [];
-  const report = await mapCsvDirectory(cfg.source.directory, cfg.source.delimiter, schema, rules, (l) => lines.push(l));
+  const report = await mapCsvDirectory(src.directory, src.delimiter, schema, rules, (l) => lines.push(l));
   lines.push(...rules.staticLines);
   const year = cfg.indicators.reportingYear;
   // The calendar spans the year before (for look-backs) to the year after (client measurements early next year).
@@ -44,7 +45,7 @@ export async function importSource(cfg: AgentConfig, db: Db, actor: string): Pro
     createdAt: new Date().toISOString(),
     ontology: rules.ontology,
     mappingRules: { file: cfg.mapping.rules, sha256: sha256(readFileSync(cfg.mapping.rules)) },
-    source: cfg.source.directory,
+    source: mappingDirectory(cfg),
   });
   writeAtomically(reportFile, `${JSON.stringify({ snapshot: snapshot.meta.hash, ...report }, null, 2)}\n`);
   db.transaction(() => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { mappingDirectory } from '../../config/schema.js';
 import { computeAnswers } from '../../pipeline/compute.js';
 import { importSource, latestSnapshotHash, summariseReport } from '../../pipeline/import.js';
 import { DEFAULT_SAMPLE, writeSample } from '../../sample/generate.js';
@@ -26,7 +27,7 @@ export function registerDataCommands(program: Command): void {
     .action(async (_o, cmd: Command) =>
       withAgent(cmd, async (ctx) => {
         const r = await importSource(ctx.cfg, ctx.db, 'operator (cli)');
-        console.log(`Import of ${ctx.cfg.source.directory}`);
+        console.log(`Import of ${mappingDirectory(ctx.cfg)}`);
         console.log(summariseReport(r.report));
         console.log(`Processing report: ${r.reportFile}`);
         if (!r.snapshot) {

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { approveAnswer, listAnswers, resultOf } from '../../answers/answers.js';
 import { configFileFrom, loadConfig } from '../../config/load.js';
+import { mappingDirectory, withMappingDirectory } from '../../config/schema.js';
 import { deliverDue, queueApprovedAnswers } from '../../exchange/outbox.js';
 import { computeAnswers } from '../../pipeline/compute.js';
 import { importSource, latestSnapshotHash, summariseReport } from '../../pipeline/import.js';
@@ -25,11 +26,11 @@ export function registerRunCommands(program: Command): void {
       const { cfg, db, key } = ctx;
       let snapshot = latestSnapshotHash(db);
       if (!snapshot) {
-        console.log(`First start: importing ${cfg.source.directory}`);
+        console.log(`First start: importing ${mappingDirectory(cfg)}`);
         const r = await importSource(cfg, db, 'agent');
         console.log(summariseReport(r.report));
         console.log(`Processing report: ${r.reportFile}`);
-        if (!r.snapshot) throw new UsageError('the source could not be imported (see the files marked NOT READ); fix source.directory in the configuration or the export');
+        if (!r.snapshot) throw new UsageError('the source could not be imported (see the files marked NOT READ); fix sources.${cfg.mapping.source} in the configuration or the export');
         snapshot = r.snapshot.meta.hash;
         await computeAnswers(cfg, db, snapshot, 'agent');
       }
@@ -79,9 +80,8 @@ export function registerRunCommands(program: Command): void {
       await writeSample(DEFAULT_SAMPLE, source);
       console.log(`1. Generated the sample provider (seed ${DEFAULT_SAMPLE.seed}) in ${source}`);
       const ctx = await openAgent(cmd.optsWithGlobals().config as string | undefined, (cfg) => ({
-        ...cfg,
+        ...withMappingDirectory(cfg, source),
         storage: { dataDir: dir },
-        source: { ...cfg.source, directory: source },
         trust: { ...cfg.trust, keysDir: join(dir, 'keys') },
       }));
       // A configuration file for this run, so its state can be inspected with the other commands.
