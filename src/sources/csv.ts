@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { parse } from 'csv-parse';
 
 /** One data row of a source file, with where it came from. */
 export interface SourceRow {
@@ -16,6 +15,8 @@ export interface SourceRow {
 
 export interface CsvOptions {
   delimiter: string;
+  /** A TextDecoder label: utf-8 (a byte-order mark is skipped), windows-1252, latin1, utf-16le. */
+  encoding?: string;
 }
 
 /** Thrown when a file cannot be read at all (missing, unreadable, malformed quoting). */
@@ -31,38 +32,128 @@ export class SourceFileError extends Error {
 }
 
 /**
- * Streams the rows of one RFC 4180 CSV file with a header row. Rows whose field count differs
- * from the header are still yielded (with `shapeError`) so that the caller can count and report
- * them instead of losing them.
+ * Streams the rows of one RFC 4180 CSV file with a header row, in batches. Rows whose field count
+ * differs from the header are still yielded (with `shapeError`) so that the caller can count and
+ * report them instead of losing them; blank lines are skipped. Values are trimmed.
+ *
+ * Hand-written rather than csv-parse: the import reads every staging file twice (checks, then
+ * mapping), and a tokenizer that slices the decoded chunk is several times faster.
  */
-export async function* readCsv(path: string, name: string, opts: CsvOptions): AsyncGenerator<SourceRow, string[]> {
-  const parser = createReadStream(path).pipe(
-    parse({ delimiter: opts.delimiter, bom: true, relax_column_count: true, info: true, skip_empty_lines: true }),
-  );
+export async function* readCsvBatches(path: string, name: string, opts: CsvOptions): AsyncGenerator<SourceRow[], string[]> {
+  const delimiter = opts.delimiter.charCodeAt(0);
+  let decoder: InstanceType<typeof TextDecoder>;
+  try {
+    decoder = new TextDecoder(opts.encoding ?? 'utf-8', { fatal: true, ignoreBOM: false });
+  } catch {
+    throw new SourceFileError(name, undefined, `unknown encoding "${opts.encoding}"; use utf-8, windows-1252, latin1 or utf-16le`);
+  }
   let header: string[] | undefined;
   let row = 0;
-  try {
-    for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number; records: number } }>) {
-      if (!header) {
-        header = rec.record.map((h) => h.trim());
-        continue;
-      }
-      row += 1;
-      const fields = rec.record;
-      // info.lines is the line where the record ends; a record with embedded newlines starts earlier.
-      const line = rec.info.lines - fields.reduce((n, f) => n + (f.match(/\r\n|\n|\r/g)?.length ?? 0), 0);
-      const values: Record<string, string> = {};
-      header.forEach((h, i) => (values[h] = (fields[i] ?? '').trim()));
-      const out: SourceRow = { file: name, row, line, values };
-      if (fields.length !== header.length) {
-        out.shapeError = `has ${fields.length} field${fields.length === 1 ? '' : 's'} where the header has ${header.length}; check for an unquoted "${opts.delimiter}" or a missing field`;
-      }
-      yield out;
+  let line = 1; // line of the next character to be consumed
+  let rowLine = 1;
+  let fields: string[] = [];
+  let field = '';
+  // Quote state survives chunk boundaries: 0 outside quotes, 1 inside, 2 just saw a quote inside quotes.
+  let quote = 0;
+  let quoteLine = 0;
+  // A CR that ended the previous chunk: an LF at the start of the next one belongs to it.
+  let skipLf = false;
+  let batch: SourceRow[] = [];
+
+  const endRow = () => {
+    fields.push(field);
+    field = '';
+    const current = fields;
+    fields = [];
+    if (current.length === 1 && current[0] === '') return; // blank line
+    if (!header) {
+      header = current.map((h) => h.trim());
+      return;
     }
+    row += 1;
+    const values: Record<string, string> = {};
+    for (let i = 0; i < header.length; i++) values[header[i]!] = (current[i] ?? '').trim();
+    const out: SourceRow = { file: name, row, line: rowLine, values };
+    if (current.length !== header.length) {
+      out.shapeError = `has ${current.length} field${current.length === 1 ? '' : 's'} where the header has ${header.length}; check for an unquoted "${opts.delimiter}" or a missing field`;
+    }
+    batch.push(out);
+  };
+
+  const stream = createReadStream(path);
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const text = decoder.decode(chunk, { stream: true });
+      let start = 0; // start of the part of the current field not yet copied into `field`
+      if (skipLf && text.charCodeAt(0) === 10) start = 1;
+      skipLf = false;
+      for (let i = start; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (quote === 1) {
+          if (c === 34) {
+            field += text.slice(start, i);
+            start = i + 1;
+            quote = 2;
+          } else if (c === 10) line++;
+          continue;
+        }
+        if (quote === 2) {
+          quote = 0;
+          if (c === 34) {
+            // An escaped quote ("") inside a quoted field.
+            field += '"';
+            start = i + 1;
+            quote = 1;
+            continue;
+          }
+        }
+        if (c === delimiter) {
+          field += text.slice(start, i);
+          fields.push(field);
+          field = '';
+          start = i + 1;
+        } else if (c === 10 || c === 13) {
+          field += text.slice(start, i);
+          if (c === 13) {
+            if (i + 1 === text.length) skipLf = true;
+            else if (text.charCodeAt(i + 1) === 10) i++;
+          }
+          endRow();
+          line++;
+          rowLine = line;
+          start = i + 1;
+        } else if (c === 34 && field === '' && i === start) {
+          quote = 1;
+          quoteLine = line;
+          start = i + 1;
+        }
+      }
+      if (start < text.length) field += text.slice(start);
+      if (batch.length >= 512) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (quote === 1) {
+      throw new SourceFileError(name, quoteLine, 'a quoted field opened here is never closed; close the quote, or double each quote inside a quoted field ("")');
+    }
+    if (field !== '' || fields.length > 0) endRow();
+    if (batch.length > 0) yield batch;
   } catch (e) {
-    const err = e as NodeJS.ErrnoException & { lines?: number };
+    if (e instanceof SourceFileError) throw e;
+    const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') throw new SourceFileError(name, undefined, `file not found at ${path}`);
-    throw new SourceFileError(name, err.lines, `cannot be parsed as CSV: ${err.message}`);
+    if (err instanceof TypeError && /decode|encoded/i.test(err.message)) {
+      throw new SourceFileError(name, line, `is not valid ${opts.encoding ?? 'utf-8'}; export it as UTF-8 or set the source's encoding (e.g. windows-1252)`);
+    }
+    throw new SourceFileError(name, undefined, `cannot be read: ${err.message}`);
+  } finally {
+    stream.destroy();
   }
   return header ?? [];
+}
+
+/** The rows one by one (for callers that do not care about batching). */
+export async function* readCsv(path: string, name: string, opts: CsvOptions): AsyncGenerator<SourceRow, void> {
+  for await (const batch of readCsvBatches(path, name, opts)) yield* batch;
 }
