@@ -29,3 +29,26 @@ export function calendarLines(fromYear: number, toYear: number): string[] {
   }
   return lines;
 }
+
+/** Calendar years the snapshot covers, and why (recorded in the processing report). */
+export interface CalendarSpan {
+  fromYear: number;
+  toYear: number;
+}
+
+/**
+ * The years the calendar must cover: every whole year the data's events fall in, and always the year
+ * before the reporting year to the year after it (look-backs, and measurements early the next year),
+ * so an indicator over a period without data counts zero instead of failing. Dates far from the
+ * reporting year (a contract "ending" in 2099, an employment since 1975) are clamped: the official
+ * queries only look up days inside the reporting periods, and 20 years back is generous.
+ */
+export function calendarSpan(reportingYear: number, period?: { from: string; to: string }): CalendarSpan {
+  let fromYear = reportingYear - 1;
+  let toYear = reportingYear + 1;
+  if (period) {
+    fromYear = Math.min(fromYear, Math.max(Number(period.from.slice(0, 4)), reportingYear - 20));
+    toYear = Math.max(toYear, Math.min(Number(period.to.slice(0, 4)), reportingYear + 2));
+  }
+  return { fromYear, toYear };
+}

@@ -1,4 +1,7 @@
 import { readYamlFile } from '../config/load.js';
+import type { Rejection } from '../report/types.js';
+
+export type { Rejection };
 
 /** A column of a staging table (config/staging.yaml documents the types). */
 export interface ColumnSpec {
@@ -12,6 +15,8 @@ export interface ColumnSpec {
   max?: number;
   references?: string;
   notBefore?: string;
+  /** false for dates that do not describe events (birth dates): they do not widen the calendar. */
+  calendar?: boolean;
   description?: string;
 }
 
@@ -25,16 +30,6 @@ export interface TableSpec {
 
 export interface StagingSchema {
   tables: TableSpec[];
-}
-
-/** A reason a row was not mapped, located by file, row, line and column. */
-export interface Rejection {
-  file: string;
-  row: number;
-  line: number;
-  column: string | null;
-  value: string | null;
-  reason: string;
 }
 
 /** Reads config/staging.yaml and orders the tables so that every referenced table comes first. */
