@@ -8,6 +8,7 @@ import { registerAnswerCommands } from './commands/answers.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerDeliveryCommands } from './commands/delivery.js';
 import { registerRunCommands } from './commands/run.js';
+import { registerSourcesCommands } from './commands/sources.js';
 
 /** Exit codes: 0 success, 1 the job failed, 2 usage or configuration error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerDataCommands(program);
   registerAnswerCommands(program);
   registerDeliveryCommands(program);
+  registerSourcesCommands(program);
   // Every subcommand reports usage errors the same way (exit 2) instead of exiting on its own.
   const override = (c: Command) => {
     c.exitOverride();

@@ -83,7 +83,12 @@ export async function* readCsvBatches(path: string, name: string, opts: CsvOptio
   const stream = createReadStream(path);
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const text = decoder.decode(chunk, { stream: true });
+      let text: string;
+      try {
+        text = decoder.decode(chunk, { stream: true });
+      } catch {
+        throw new SourceFileError(name, line + linesBeforeInvalidByte(chunk, opts.encoding), `is not valid ${opts.encoding ?? 'utf-8'}; export it as UTF-8 or set the source's encoding (e.g. windows-1252)`);
+      }
       let start = 0; // start of the part of the current field not yet copied into `field`
       if (skipLf && text.charCodeAt(0) === 10) start = 1;
       skipLf = false;
@@ -151,6 +156,15 @@ export async function* readCsvBatches(path: string, name: string, opts: CsvOptio
     stream.destroy();
   }
   return header ?? [];
+}
+
+/** Line breaks in a chunk before its first undecodable byte (the decoder's replacement character). */
+function linesBeforeInvalidByte(chunk: Buffer, encoding = 'utf-8'): number {
+  const text = new TextDecoder(encoding).decode(chunk);
+  const bad = text.indexOf('\uFFFD');
+  let n = 0;
+  for (let i = 0; i < (bad < 0 ? 0 : bad); i++) if (text.charCodeAt(i) === 10) n++;
+  return n;
 }
 
 /** The rows one by one (for callers that do not care about batching). */
