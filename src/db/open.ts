@@ -95,6 +95,35 @@ const MIGRATIONS: string[] = [
   CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
   CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
   `,
+  // Import runs (scheduled, catch-up, manual). The 'running' row is also the cross-process lock:
+  // at most one can exist, and its holder (pid, host, heartbeat) tells whether it is still alive.
+  `
+  CREATE TABLE import_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    trigger TEXT NOT NULL CHECK (trigger IN ('schedule', 'catch-up', 'manual')),
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'interrupted')),
+    snapshot_hash TEXT,
+    report_file TEXT,
+    error TEXT,
+    rows_read INTEGER,
+    rows_mapped INTEGER,
+    rows_rejected INTEGER,
+    holder_pid INTEGER NOT NULL,
+    holder_host TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX import_runs_one_running ON import_runs(status) WHERE status = 'running';
+  CREATE INDEX import_runs_started ON import_runs(started_at);
+  -- A run is settled once: after it leaves 'running' it never changes, and no run is deleted.
+  CREATE TRIGGER import_runs_settled BEFORE UPDATE ON import_runs
+  WHEN OLD.status <> 'running'
+  BEGIN
+    SELECT RAISE(ABORT, 'a finished import run cannot change');
+  END;
+  CREATE TRIGGER import_runs_no_delete BEFORE DELETE ON import_runs BEGIN SELECT RAISE(ABORT, 'import runs are kept'); END;
+  `,
 ];
 
 /** Opens (creating if needed) the agent's SQLite database in WAL mode and brings its schema up to date. */
