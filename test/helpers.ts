@@ -20,7 +20,7 @@ export function writeConfig(overrides: { source?: string; endpoint?: string; por
     server: { host: '127.0.0.1', port: overrides.port ?? 0 },
     storage: { dataDir },
     sources: { staging: { type: 'csv', directory: overrides.source ?? join(ROOT, 'config/sample'), delimiter: ',', encoding: 'utf-8' } },
-    mapping: { staging: join(ROOT, 'config/staging.yaml'), rules: join(ROOT, 'config/mappings/onz.yaml'), baseIri: 'https://data.test.example/id/', source: 'staging' },
+    mapping: { staging: join(ROOT, 'config/staging.yaml'), rules: join(ROOT, 'config/mappings/onz.rml.ttl'), baseIri: 'https://data.test.example/id/', source: 'staging' },
     trust: { mode: 'standalone', keysDir: join(dataDir, 'keys') },
     indicators: { packs: join(ROOT, 'queries'), profiles: [{ profile: 'zorginstituut-verpleeghuiszorg', version: '2023.1.0' }], reportingYear: 2023 },
     delivery: {

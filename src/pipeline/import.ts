@@ -1,61 +1,176 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { appendAudit } from '../audit/log.js';
 import { mappingDirectory, type AgentConfig } from '../config/schema.js';
 import type { Db } from '../db/open.js';
-import { mapCsvDirectory, type ProcessingReport } from '../mapping/run.js';
-import { loadMappingRules } from '../mapping/rules.js';
-import { calendarLines } from '../ontology/calendar.js';
+import { RmlError } from '../mapping/rml/errors.js';
+import { loadMapping, runMapping } from '../mapping/rml/index.js';
+import type { OpenSource, RecordOrigin } from '../mapping/rml/types.js';
+import { calendarLines, calendarSpan } from '../ontology/calendar.js';
+import type { ProcessingReport, ShaclViolation, SourceReport } from '../report/types.js';
+import { SourceFileError } from '../sources/csv.js';
+import { pgOpenSource } from '../sources/pg.js';
 import { loadStagingSchema } from '../sources/staging.js';
 import { canonicalNQuads, sha256, storeSnapshot, writeAtomically, type Snapshot } from '../store/snapshot.js';
+import { checkStagingTables, stagingOpenSource, type StagingCheck } from './staging-source.js';
 
 export interface ImportResult {
   report: ProcessingReport;
+  /** The JSON report; the HTML rendering sits beside it with the same name. */
   reportFile: string;
-  /** Absent when the import could not produce a usable dataset (a whole file was missing). */
+  /** Absent when the import stopped on a structural problem (missing file, unreachable database). */
   snapshot?: Snapshot;
 }
 
 /**
- * Source -> mapping -> snapshot: reads the configured CSV directory, maps it, adds the reference
- * data and the OWL-Time calendar, and stores a content-addressed snapshot plus its processing report.
+ * Source -> checks -> RML mapping -> calendar -> snapshot, with its processing report.
+ *
+ * Pass 1 checks the staging tables row by row; pass 2 runs the RML mapping, which reads the accepted
+ * rows of those tables (and any other source the mapping names) as a stream. A structural problem
+ * stops the import before a snapshot is written, so the previous snapshot stays the latest.
  */
 export async function importSource(cfg: AgentConfig, db: Db, actor: string): Promise<ImportResult> {
-  const schema = loadStagingSchema(cfg.mapping.staging!);
-  const src = cfg.sources[cfg.mapping.source] as { directory: string; delimiter: string };
-  const rules = loadMappingRules(cfg.mapping.rules, cfg.mapping.baseIri);
-  const lines: string[] = [];
-  const report = await mapCsvDirectory(src.directory, src.delimiter, schema, rules, (l) => lines.push(l));
-  lines.push(...rules.staticLines);
-  const year = cfg.indicators.reportingYear;
-  // The calendar spans the year before (for look-backs) to the year after (client measurements early next year).
-  lines.push(...calendarLines(year - 1, year + 1));
+  const startedAt = new Date().toISOString();
+  const dir = mappingDirectory(cfg);
+  const src = cfg.sources[cfg.mapping.source]!;
+  const csv = { delimiter: src.type === 'csv' ? src.delimiter : ',', encoding: src.type === 'pg' ? 'utf-8' : src.encoding };
+  const report: ProcessingReport = {
+    startedAt,
+    finishedAt: startedAt,
+    source: dir,
+    mapping: { file: cfg.mapping.rules, sha256: sha256(readFileSync(cfg.mapping.rules)) },
+    ontology: cfg.mapping.ontology,
+    files: [],
+    fileErrors: [],
+    totals: { rowsRead: 0, rowsMapped: 0, rowsRejected: 0, triples: 0 },
+    violations: [],
+    missing: [],
+  };
+  const reportFile = reportPath(cfg, startedAt);
+  const stop = (file: string, reason: string): ImportResult => {
+    report.fileErrors.push({ file, reason });
+    return finish(cfg, db, actor, report, reportFile);
+  };
 
-  const reportsDir = join(cfg.storage.dataDir, 'reports');
-  mkdirSync(reportsDir, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const reportFile = join(reportsDir, `import-${stamp}.json`);
-  if (report.fileErrors.length > 0) {
-    writeAtomically(reportFile, `${JSON.stringify(report, null, 2)}\n`);
+  let mapping;
+  try {
+    mapping = await loadMapping(cfg.mapping.rules);
+  } catch (e) {
+    if (e instanceof RmlError) return stop(cfg.mapping.rules, e.message);
+    throw e;
+  }
+
+  const schema = cfg.mapping.staging && src.type === 'csv' ? loadStagingSchema(cfg.mapping.staging) : undefined;
+  const check: StagingCheck = schema ? await checkStagingTables(dir, schema, csv) : { reports: [], rejected: new Map(), fileErrors: [] };
+  report.period = check.period;
+  if (check.fileErrors.length > 0) {
+    report.files = check.reports;
+    report.fileErrors = check.fileErrors;
+    return finish(cfg, db, actor, report, reportFile);
+  }
+
+  // Which engine label reads which staging file; other sources get their own report entry.
+  const stagingLabels = new Map<string, string>();
+  const byFile = new Map<string, SourceReport>(check.reports.map((r) => [r.file, r]));
+  const staging: OpenSource = schema ? stagingOpenSource(dir, schema, check, csv, stagingLabels) : () => undefined;
+  const pg = pgOpenSource(cfg);
+  const lines: string[] = [];
+  // The first record that produced each subject, to trace SHACL violations back to a source row.
+  const origins = new Map<string, RecordOrigin>();
+  const statementsByLabel = new Map<string, number>();
+  let stats;
+  try {
+    stats = await runMapping(mapping, {
+      baseIri: cfg.mapping.baseIri,
+      mappingDirectory: dirname(cfg.mapping.rules),
+      currentWorkingDirectory: dir,
+      openSource: (spec) => staging(spec) ?? pg(spec),
+      emit(statement, origin) {
+        lines.push(statement);
+        statementsByLabel.set(origin.source, (statementsByLabel.get(origin.source) ?? 0) + 1);
+        const subject = statement.slice(0, statement.indexOf(' '));
+        if (!origins.has(subject)) origins.set(subject, origin);
+      },
+      onRecordError(error, origin) {
+        report.violations.push({ severity: 'Violation', focusNode: '', message: error.message, shape: 'rml', origin: { file: stagingLabels.get(origin.source) ?? origin.source, row: origin.row } });
+      },
+    });
+  } catch (e) {
+    if (e instanceof SourceFileError || e instanceof RmlError) return stop(e instanceof SourceFileError ? e.file : cfg.mapping.rules, e.message);
+    throw e;
+  }
+
+  // Row accounting: staging files from pass 1, every other source as the engine counted it.
+  for (const s of stats.sources) {
+    const file = stagingLabels.get(s.label);
+    if (file) continue;
+    report.files.push({ file: s.label, rowsRead: s.records, rowsMapped: s.records, rowsRejected: 0, triples: s.statements, rejections: [] });
+  }
+  for (const [label, n] of statementsByLabel) {
+    const r = byFile.get(stagingLabels.get(label) ?? '');
+    if (r) r.triples += n;
+  }
+  report.files.unshift(...check.reports);
+
+  const span = calendarSpan(cfg.indicators.reportingYear, check.period);
+  lines.push(...calendarLines(span.fromYear, span.toYear));
+  const nquads = canonicalNQuads(lines);
+  lines.length = 0;
+
+  report.violations.push(...(await validate(cfg, nquads, origins, stagingLabels)));
+  const [name, version] = splitOntology(cfg.mapping.ontology);
+  const snapshot = storeSnapshot(cfg.storage.dataDir, nquads, {
+    createdAt: new Date().toISOString(),
+    ontology: { name, version },
+    mappingRules: report.mapping,
+    source: dir,
+  });
+  report.snapshot = snapshot.meta.hash;
+  return finish(cfg, db, actor, report, reportFile, snapshot);
+}
+
+/** SHACL validation of the snapshot, each violation traced to the source row of its focus node. */
+async function validate(_cfg: AgentConfig, _nquads: string, _origins: Map<string, RecordOrigin>, _labels: Map<string, string>): Promise<ShaclViolation[]> {
+  return [];
+}
+
+/** Writes the report (JSON and HTML), records the snapshot, and audits the outcome. */
+function finish(cfg: AgentConfig, db: Db, actor: string, report: ProcessingReport, reportFile: string, snapshot?: Snapshot): ImportResult {
+  report.finishedAt = new Date().toISOString();
+  report.totals = report.files.reduce(
+    (t, f) => ({ rowsRead: t.rowsRead + f.rowsRead, rowsMapped: t.rowsMapped + f.rowsMapped, rowsRejected: t.rowsRejected + f.rowsRejected, triples: t.triples + f.triples }),
+    { rowsRead: 0, rowsMapped: 0, rowsRejected: 0, triples: 0 },
+  );
+  writeAtomically(reportFile, `${JSON.stringify(report, null, 2)}\n`);
+  if (!snapshot) {
     appendAudit(db, { actor, action: 'import.failed', details: { source: report.source, fileErrors: report.fileErrors, report: reportFile } });
     return { report, reportFile };
   }
-  const nquads = canonicalNQuads(lines);
-  const snapshot = storeSnapshot(cfg.storage.dataDir, nquads, {
-    createdAt: new Date().toISOString(),
-    ontology: rules.ontology,
-    mappingRules: { file: cfg.mapping.rules, sha256: sha256(readFileSync(cfg.mapping.rules)) },
-    source: mappingDirectory(cfg),
-  });
-  writeAtomically(reportFile, `${JSON.stringify({ snapshot: snapshot.meta.hash, ...report }, null, 2)}\n`);
   db.transaction(() => {
     db.prepare(
       `INSERT OR REPLACE INTO snapshots (hash, created_at, quads, source, ontology_version, report_file, rows_read, rows_mapped, rows_rejected)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(snapshot.meta.hash, new Date().toISOString(), snapshot.meta.quads, report.source, rules.ontology.version, reportFile, report.totals.rowsRead, report.totals.rowsMapped, report.totals.rowsRejected);
-    appendAudit(db, { actor, action: 'import.completed', subject: snapshot.meta.hash, details: { source: report.source, totals: report.totals, quads: snapshot.meta.quads, report: reportFile } });
+    ).run(snapshot.meta.hash, report.finishedAt, snapshot.meta.quads, report.source, cfg.mapping.ontology, reportFile, report.totals.rowsRead, report.totals.rowsMapped, report.totals.rowsRejected);
+    appendAudit(db, {
+      actor,
+      action: 'import.completed',
+      subject: snapshot.meta.hash,
+      details: { source: report.source, totals: report.totals, quads: snapshot.meta.quads, violations: report.violations.length, report: reportFile },
+    });
   }).immediate();
   return { report, reportFile, snapshot };
+}
+
+function reportPath(cfg: AgentConfig, startedAt: string): string {
+  const dir = join(cfg.storage.dataDir, 'reports');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `import-${startedAt.replace(/[:.]/g, '-')}.json`);
+}
+
+/** "onz-3.0.0" -> ["ONZ", "3.0.0"]. */
+function splitOntology(folder: string): [string, string] {
+  const m = /^(.*)-(\d+(?:\.\d+)*)$/.exec(folder);
+  return m ? [m[1]!.toUpperCase(), m[2]!] : [folder, ''];
 }
 
 /** The most recent snapshot recorded in the database, if any. */
@@ -63,14 +178,18 @@ export function latestSnapshotHash(db: Db): string | undefined {
   return (db.prepare('SELECT hash FROM snapshots ORDER BY created_at DESC LIMIT 1').get() as { hash: string } | undefined)?.hash;
 }
 
-/** A few lines for the operator: per file, rows read / mapped / rejected, and the first rejections. */
+/** A few lines for the operator: per source, rows read / mapped / rejected, and the first problems. */
 export function summariseReport(r: ProcessingReport, maxRejections = 10): string {
   const out: string[] = [];
-  for (const f of r.files) out.push(`  ${f.file.padEnd(26)} ${String(f.rowsRead).padStart(7)} read ${String(f.rowsMapped).padStart(7)} mapped ${String(f.rowsRejected).padStart(5)} rejected`);
+  const line = (name: string, f: { rowsRead: number; rowsMapped: number; rowsRejected: number; triples: number }) =>
+    `  ${name.padEnd(26)} ${String(f.rowsRead).padStart(7)} read ${String(f.rowsMapped).padStart(7)} mapped ${String(f.rowsRejected).padStart(5)} rejected ${String(f.triples).padStart(9)} statements`;
+  for (const f of r.files) out.push(line(f.file, f));
   for (const e of r.fileErrors) out.push(`  ${e.file.padEnd(26)} NOT READ: ${e.reason}`);
-  out.push(`  ${'total'.padEnd(26)} ${String(r.totals.rowsRead).padStart(7)} read ${String(r.totals.rowsMapped).padStart(7)} mapped ${String(r.totals.rowsRejected).padStart(5)} rejected`);
+  out.push(line('total', r.totals));
   const rejections = r.files.flatMap((f) => f.rejections);
   for (const j of rejections.slice(0, maxRejections)) out.push(`  rejected: ${j.file} row ${j.row} (line ${j.line})${j.column ? `, column ${j.column}` : ''}: ${j.reason}`);
   if (rejections.length > maxRejections) out.push(`  ... and ${rejections.length - maxRejections} more in the report file`);
+  if (r.violations.length > 0) out.push(`  ${r.violations.length} SHACL violation(s); see the report`);
+  for (const m of r.missing) out.push(`  missing: ${m.message}`);
   return out.join('\n');
 }
