@@ -51,11 +51,7 @@ export async function loadMapping(file: string): Promise<CompiledMapping> {
 export function compileMapping(turtleOrQuads: string | Quad[], file: string): CompiledMapping {
   let quads: Quad[];
   if (typeof turtleOrQuads === 'string') {
-    try {
-      quads = new Parser({ format: 'text/turtle', baseIRI: fileBase(file) }).parse(turtleOrQuads) as unknown as Quad[];
-    } catch (e) {
-      throw new RmlError(`mapping ${file} is not valid Turtle: ${(e as Error).message}`);
-    }
+    quads = parseTurtle(turtleOrQuads, file);
   } else quads = turtleOrQuads;
   const defs = compileGraph(new MappingGraph(quads), file);
   const impl: CompiledMappingImpl = {
@@ -67,6 +63,77 @@ export function compileMapping(turtleOrQuads: string | Quad[], file: string): Co
     },
   };
   return impl;
+}
+
+function parseTurtle(text: string, file: string): Quad[] {
+  const parse = (t: string) => new Parser({ format: 'text/turtle', baseIRI: fileBase(file) }).parse(t) as unknown as Quad[];
+  try {
+    return parse(text);
+  } catch (e) {
+    // Mappings written for lenient parsers put template escapes such as "\\{" or "{N\\\ame}" in
+    // Turtle strings, where only \t \b \n \r \f \" \' \\ and \u are escapes. Read an unknown escape
+    // as a literal backslash (what those parsers do); a document that parses strictly is unaffected.
+    const relaxed = relaxStringEscapes(text);
+    if (relaxed !== text) {
+      try {
+        return parse(relaxed);
+      } catch {
+        // Report the original problem.
+      }
+    }
+    throw new RmlError(`mapping ${file} is not valid Turtle: ${(e as Error).message}`);
+  }
+}
+
+/** Doubles every backslash in a string literal that does not start a Turtle escape sequence. */
+export function relaxStringEscapes(text: string): string {
+  let out = '';
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i]!;
+    if (c === '#') {
+      const end = text.indexOf('\n', i);
+      const stop = end < 0 ? n : end;
+      out += text.slice(i, stop);
+      i = stop;
+    } else if (c === '<') {
+      const end = text.indexOf('>', i);
+      const stop = end < 0 ? n : end + 1;
+      out += text.slice(i, stop);
+      i = stop;
+    } else if (c === '"' || c === "'") {
+      const long = text.startsWith(c.repeat(3), i);
+      const delim = long ? c.repeat(3) : c;
+      out += delim;
+      i += delim.length;
+      while (i < n && !text.startsWith(delim, i)) {
+        const d = text[i]!;
+        if (d === '\\') {
+          const e = text[i + 1];
+          if (e !== undefined && 'tbnrf"\'\\uU'.includes(e)) {
+            out += d + e;
+            i += 2;
+          } else {
+            out += '\\\\';
+            i += 1;
+          }
+        } else {
+          if (!long && (d === '\n' || d === '\r')) break;
+          out += d;
+          i++;
+        }
+      }
+      if (i < n && text.startsWith(delim, i)) {
+        out += delim;
+        i += delim.length;
+      }
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
 }
 
 function fileBase(file: string): string {

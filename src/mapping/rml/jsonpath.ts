@@ -126,7 +126,8 @@ function parse(path: string, where: string): Segment[] {
       } else {
         const start = i;
         while (i < src.length && src[i] !== '.' && src[i] !== '[') {
-          if (src[i] === ']' || src[i] === "'" || src[i] === '"') fail(i, `unexpected "${src[i]}"`);
+          // RFC 9535 dot-notation names have no quotes, brackets or backslashes: use ['…'] for those.
+          if (src[i] === ']' || src[i] === "'" || src[i] === '"' || src[i] === '\\') fail(i, `unexpected "${src[i]}" in a name (write such names as ['…'])`);
           i++;
         }
         if (i === start) fail(i, 'a name is missing after "."');

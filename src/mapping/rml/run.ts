@@ -364,9 +364,13 @@ function resolveParked(index: JoinIndex, emit: (s: string, o: RecordOrigin) => v
   return count;
 }
 
+/** A data error already attributed to its record (thrown on when there is no onRecordError). */
+class RecordError extends RmlError {}
+
 function fail(e: unknown, origin: RecordOrigin, onRecordError: ((error: RmlError, origin: RecordOrigin) => void) | undefined): void {
+  if (e instanceof RecordError) throw e;
   if (e instanceof RmlError) {
-    const err = new RmlError(`${origin.source}, record ${origin.row}: ${e.message}`);
+    const err = new RecordError(`${origin.source}, record ${origin.row}: ${e.message}`);
     if (onRecordError) {
       onRecordError(err, origin);
       return;
