@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { DEFAULT_SAMPLE, generateSample, toCsv, writeSample, type SampleOptions, type SampleTables } from '../src/sample/generate.js';
 import { SAMPLE_LAYOUT, SAMPLE_TABLE_NAMES } from '../src/sample/tables.js';
-import type { ColumnSpec } from '../src/sources/staging.js';
+import { checkRow, loadStagingSchema, rememberKeys, type ColumnSpec, type KeyIndex, type Rejection } from '../src/sources/staging.js';
 
 interface TableSpec {
   file: string;
@@ -325,6 +326,117 @@ describe('sample generator', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+/** Every row through the import's own staging check (tables in reference order, keys remembered as the import does). */
+function stagingRejections(tables: SampleTables): Rejection[] {
+  const keys: KeyIndex = new Map();
+  const out: Rejection[] = [];
+  for (const table of loadStagingSchema(STAGING).tables)
+    (tables[table.name] ?? []).forEach((values, i) => {
+      const problems = checkRow(table, values, keys, { file: table.file, row: i + 1, line: i + 2 });
+      if (problems.length > 0) out.push(...problems);
+      else rememberKeys(table, values, keys);
+    });
+  return out;
+}
+
+describe('sample generator over a configurable period', () => {
+  it('keeps the default output byte for byte (pinned), also when the default years are given', () => {
+    const csv = allCsv(generateSample(DEFAULT_SAMPLE));
+    expect(createHash('sha256').update(csv).digest('hex')).toBe('e6ec09ce7fa9579c5351e49dd1886030924b67976f1375435192d454e7a5cf2b');
+    expect(allCsv(generateSample({ ...DEFAULT_SAMPLE, years: { from: 2022, to: 2023 } }))).toBe(csv);
+    expect(stagingRejections(generateSample(DEFAULT_SAMPLE))).toEqual([]);
+  });
+
+  it('rejects impossible years', () => {
+    expect(() => generateSample({ ...DEFAULT_SAMPLE, years: { from: 2023, to: 2019 } })).toThrow(RangeError);
+    expect(() => generateSample({ ...DEFAULT_SAMPLE, years: { from: 2019.5, to: 2023 } })).toThrow(RangeError);
+    expect(() => generateSample({ ...DEFAULT_SAMPLE, years: { from: 1900, to: 2023 } })).toThrow(RangeError);
+  });
+
+  describe('a provider over 2019–2023', () => {
+    const N = 600;
+    const C = 300;
+    const t = generateSample({ employees: N, clients: C, locations: 5, seed: 1919, years: { from: 2019, to: 2023 } });
+    const YEARS = ['2019', '2020', '2021', '2022', '2023'];
+    const perYear = (rows: Array<Record<string, string>>, col: string) => {
+      const by = new Map<string, number>();
+      for (const r of rows) by.set(r[col]!.slice(0, 4), (by.get(r[col]!.slice(0, 4)) ?? 0) + 1);
+      return YEARS.map((y) => by.get(y) ?? 0);
+    };
+    /** Every value within `tolerance` of the mean. */
+    const flat = (counts: number[], tolerance: number) => {
+      const mean = counts.reduce((a, b) => a + b, 0) / counts.length;
+      for (const n of counts) expect(Math.abs(n - mean) / mean, `${counts.join(', ')}`).toBeLessThan(tolerance);
+    };
+
+    it('passes the staging checks row by row and is coherent', () => {
+      expect(stagingRejections(t)).toEqual([]);
+      expect(validate(t)).toEqual([]);
+      expect(coherence(t)).toEqual([]);
+    });
+
+    it('spreads every dated table over the five years at steady yearly densities', () => {
+      const dated: Array<[string, string, number]> = [
+        ['agreements', 'start_date', 0.5],
+        ['clauses', 'start_date', 0.5],
+        ['worked_hours', 'month', 0.2],
+        ['absences', 'start_date', 0.35],
+        ['ledger', 'booking_date', 0.1],
+        ['indications', 'start_date', 0.5],
+        ['care_episodes', 'start_date', 0.5],
+        ['restrictive_measures', 'start_date', 0.8],
+        ['ward_discussions', 'discussion_date', 0.35],
+      ];
+      for (const [table, col, tolerance] of dated) {
+        const counts = perYear(t[table]!, col);
+        for (const [i, n] of counts.entries()) expect(n, `${table} in ${YEARS[i]}`).toBeGreaterThan(0);
+        flat(counts, tolerance);
+      }
+      // Medication reviews every year; Basisveiligheid measurements early in each year after the first.
+      const obs = t.client_observations!;
+      for (const y of YEARS) expect(obs.some((o) => o.kind === 'medication_review' && o.observation_date!.startsWith(y)), y).toBe(true);
+      for (const y of ['2020', '2021', '2022', '2023', '2024'])
+        expect(obs.some((o) => o.kind === 'decubitus' && o.observation_date! >= `${y}-01-01` && o.observation_date! <= `${y}-02-29`), y).toBe(true);
+      expect(obs.every((o) => o.observation_date! >= '2019-01-01' && o.observation_date! <= '2024-02-29')).toBe(true);
+      // Worked hours: every month of the period, none outside it.
+      const months = new Set(t.worked_hours!.map((w) => w.month));
+      expect(months.size).toBe(60);
+      expect([...months].every((m) => m! >= '2019-01' && m! <= '2023-12')).toBe(true);
+    });
+
+    it('counts staff and clients active in the period, with steady head counts (turnover)', () => {
+      const staffKinds = new Set(['permanent', 'fixed_term', 'on_call', 'bbl', 'zzp', 'agency', 'payroll']);
+      const staff = new Set(
+        t.agreements!.filter((a) => staffKinds.has(a.kind!) && overlaps(a.start_date!, a.end_date!, '2019-01-01', '2023-12-31')).map((a) => a.employee_id),
+      );
+      expect(staff.size).toBeGreaterThanOrEqual(N * 0.94);
+      expect(staff.size).toBeLessThanOrEqual(N * 1.06);
+      const active = new Set(t.agreements!.filter((a) => overlaps(a.start_date!, a.end_date!, '2019-01-01', '2023-12-31')).map((a) => a.employee_id));
+      expect(active.size).toBe(t.employees!.length);
+      const served = new Set(t.care_episodes!.filter((e) => overlaps(e.start_date!, e.end_date!, '2019-01-01', '2024-02-29')).map((e) => e.client_id));
+      expect(served.size).toBe(C);
+      // On 1 July of each year a similar number of staff and clients is present: people come and go.
+      const on = (rows: Array<Record<string, string>>, d: string, id: string) => new Set(rows.filter((r) => overlaps(r.start_date!, r.end_date!, d, d)).map((r) => r[id])).size;
+      const staffNow = YEARS.map((y) => on(t.agreements!.filter((a) => staffKinds.has(a.kind!)), `${y}-07-01`, 'employee_id'));
+      const clientsNow = YEARS.map((y) => on(t.care_episodes!, `${y}-07-01`, 'client_id'));
+      flat(staffNow, 0.15);
+      flat(clientsNow, 0.2);
+      // Far fewer present at any one time than over five years.
+      expect(Math.max(...staffNow)).toBeLessThan(N * 0.7);
+      expect(Math.max(...clientsNow)).toBeLessThan(C * 0.6);
+    });
+  });
+
+  it('survives other spans and seeds', () => {
+    for (const [from, to] of [[2023, 2023], [2015, 2024], [2010, 2012]] as const)
+      for (let seed = 0; seed < 4; seed++) {
+        const s = generateSample({ employees: 40 + seed * 17, clients: 30 + seed * 11, locations: 1 + seed, seed, years: { from, to } });
+        expect(stagingRejections(s), `${from}–${to} seed ${seed}`).toEqual([]);
+        expect(validate(s), `${from}–${to} seed ${seed}`).toEqual([]);
+      }
+  }, 60_000);
 });
 
 describe('toCsv', () => {

@@ -1,12 +1,13 @@
 /**
  * Client side of the sample: clients, Wlz indications, care episodes, client-record observations,
- * restrictive measures and ward discussions. Covers 2022-01-01 .. 2024-02-29 (measurement window
- * for reporting year 2023: 2024-01-01 .. 2024-02-29; some observations also in Jan–Feb 2023).
+ * restrictive measures and ward discussions. Covers the period and the two months after it; by default
+ * 2022-01-01 .. 2024-02-29 (measurement window for reporting year 2023: 2024-01-01 .. 2024-02-29;
+ * Basisveiligheid observations also in Jan–Feb of the earlier years after the first).
  */
 import * as D from './dates.js';
 import type { Location, Ward } from './org.js';
+import { Period } from './period.js';
 import { Rng } from './random.js';
-import { EXPORT_DATE, PERIOD_START } from './staff.js';
 import { idFormatter } from './tables.js';
 
 export const CARE_PROFILES = ['VV4', 'VV5', 'VV6', 'VV7', 'VV8', 'VV9B', 'VV10'] as const;
@@ -24,6 +25,9 @@ export const MEASURE_TYPES = [
 export type MeasureType = (typeof MEASURE_TYPES)[number];
 
 type Row = Record<string, string>;
+
+/** Yearly discharge rate of long-stay clients outside the two-year calibration (66 % of them still in care at its end). */
+const DISCHARGE_RATE = Period.leaveRate(0.66);
 type Delivery = 'instelling' | 'vpt' | 'mpt' | 'pgb';
 
 const PROFILE_WEIGHTS: ReadonlyArray<readonly [CareProfile, number]> = [
@@ -112,7 +116,13 @@ function between(rng: Rng, lo: number, hi: number): number {
   return hi <= lo ? lo : rng.int(lo, hi);
 }
 
-export function generateClients(rng: Rng, nClients: number, locations: Location[], wards: Ward[]): ClientTables {
+export function generateClients(rng: Rng, nClients: number, locations: Location[], wards: Ward[], P: Period): ClientTables {
+  const PERIOD_START = P.start;
+  const EXPORT_DATE = P.exportDate;
+  // Long-stay clients: share still in care at the end (66 % over two years), and shares admitted before the period.
+  const pStay = P.present(0.66);
+  const pStayFromBefore = P.present(0.62);
+  const pLeftFromBefore = P.present(0.7);
   const profiles: CareProfile[] = [];
   if (nClients >= CARE_PROFILES.length) profiles.push(...CARE_PROFILES);
   while (profiles.length < nClients) profiles.push(rng.weighted(PROFILE_WEIGHTS));
@@ -130,7 +140,7 @@ export function generateClients(rng: Rng, nClients: number, locations: Location[
   const clientId = idFormatter('C', nClients, 5);
   const clients: Client[] = profiles.map((profile, i) => {
     const loc = rng.pick(locations);
-    const measureEnd = D.day(2024, 1, 15);
+    const measureEnd = P.atEnd(1, 1, 15);
     let admission: number;
     let discharge: number | null;
     /** Day the profile changes (second indication), if any, and the new profile. */
@@ -148,18 +158,25 @@ export function generateClients(rng: Rng, nClients: number, locations: Location[
       }
     } else {
       const pastStart = () => {
-        const hi = D.day(2021, 12, 31);
-        return hi - Math.floor(Math.pow(rng.next(), 1.6) * (hi - D.day(2016, 1, 1)));
+        const hi = P.atStart(-1, 12, 31);
+        return hi - Math.floor(Math.pow(rng.next(), 1.6) * (hi - P.atStart(-6, 1, 1)));
       };
       const r = rng.next();
-      if (r < 0.66) {
-        admission = rng.chance(0.62) ? pastStart() : between(rng, PERIOD_START, measureEnd);
+      if (!P.reference && r < 0.97) {
+        // Steady census: present at the start with the share a constant discharge rate implies, else
+        // admitted during the period; discharged after an exponential stay (at least 30 days).
+        admission = rng.chance(pStay) ? pastStart() : between(rng, PERIOD_START, measureEnd);
+        const d = Period.after(Math.max(admission, PERIOD_START), rng.exponential(DISCHARGE_RATE));
+        discharge = Math.max(d, admission + 30);
+        if (discharge > EXPORT_DATE) discharge = null;
+      } else if (r < pStay) {
+        admission = rng.chance(pStayFromBefore) ? pastStart() : between(rng, PERIOD_START, measureEnd);
         discharge = rng.chance(0.06) ? between(rng, measureEnd + 1, EXPORT_DATE) : null;
       } else if (r < 0.97) {
-        admission = rng.chance(0.7) ? pastStart() : between(rng, PERIOD_START, D.day(2023, 12, 1));
+        admission = rng.chance(pLeftFromBefore) ? pastStart() : between(rng, PERIOD_START, P.atEnd(0, 12, 1));
         discharge = between(rng, Math.max(admission + 30, PERIOD_START), measureEnd - 1);
       } else {
-        admission = between(rng, measureEnd + 1, D.day(2024, 2, 25));
+        admission = between(rng, measureEnd + 1, P.atEnd(1, 2, 25));
         discharge = null;
       }
       const last = discharge ?? EXPORT_DATE;
@@ -170,7 +187,7 @@ export function generateClients(rng: Rng, nClients: number, locations: Location[
           const day =
             next === 'VV10'
               ? Math.max(admission + 60, last - rng.int(7, 56))
-              : between(rng, Math.max(admission + 60, D.day(2021, 1, 1)), last - 30);
+              : between(rng, Math.max(admission + 60, P.atStart(-1, 1, 1)), last - 30);
           if (day > admission + 30 && day <= last - 5) change = { day, profile: next };
         }
       }
@@ -187,7 +204,7 @@ export function generateClients(rng: Rng, nClients: number, locations: Location[
       treatment: treatmentFor(profile, delivery),
       start: indStart,
       end: change ? change.day - 1 : closeEnd,
-      episodes: episodes(rng, home, admission, change ? change.day - 1 : discharge, wardFor),
+      episodes: episodes(rng, home, admission, change ? change.day - 1 : discharge, wardFor, EXPORT_DATE),
     };
     indications.push(first);
     if (change) {
@@ -200,22 +217,25 @@ export function generateClients(rng: Rng, nClients: number, locations: Location[
         treatment: rng.chance(0.8) && change.profile !== 'VV10' ? first.treatment && d2 === 'instelling' : treatmentFor(change.profile, d2),
         start: change.day,
         end: closeEnd,
-        episodes: episodes(rng, ward, change.day, discharge, wardFor),
+        episodes: episodes(rng, ward, change.day, discharge, wardFor, EXPORT_DATE),
       });
     }
-    return { id: clientId(i + 1), birth: clientBirth(rng, admission), admission, discharge, indications };
+    return { id: clientId(i + 1), birth: clientBirth(rng, admission, P), admission, discharge, indications };
   });
 
   // ---- observations ---------------------------------------------------------------------------
   const observations: Observation[] = [];
+  const bvWindows: Array<readonly [number, number, number]> = [];
+  for (let y = P.from + 1; y <= P.to + 1; y++) bvWindows.push([D.day(y, 1, 1), D.day(y, 2, D.daysInMonth(y, 2)), y === P.to + 1 ? 1 : 0.8]);
   for (const c of clients) {
     const mine: Observation[] = [];
     const stayEnd = c.discharge ?? Number.MAX_SAFE_INTEGER;
-    // Medication reviews for clients with treatment (mostly 2023, some 2022).
+    // Medication reviews for clients with treatment (mostly in the reporting year, some in the years before).
     const reviewed = new Set<number>();
     for (const ind of c.indications) {
       if (!ind.treatment) continue;
-      for (const [year, p] of [[2022, 0.45], [2023, 0.7]] as const) {
+      for (const year of P.yearList()) {
+        const p = year === P.to ? 0.7 : 0.45;
         if (reviewed.has(year)) continue;
         const lo = Math.max(ind.start, c.admission, D.day(year, 1, 1));
         const hi = Math.min(ind.end ?? Number.MAX_SAFE_INTEGER, stayEnd, D.day(year, 12, 31));
@@ -229,8 +249,8 @@ export function generateClients(rng: Rng, nClients: number, locations: Location[
         } else mine.push({ client: c, date: rng.int(lo, hi), kind: 'medication_review', value: value() });
       }
     }
-    // Basisveiligheid measurements in the window early in the year.
-    for (const [w0, w1, p] of [[D.day(2023, 1, 1), D.day(2023, 2, 28), 0.8], [D.day(2024, 1, 1), D.day(2024, 2, 29), 1]] as const) {
+    // Basisveiligheid measurements in the window early in the year (January–February after each year but the first).
+    for (const [w0, w1, p] of bvWindows) {
       const lo = Math.max(w0, c.admission);
       const hi = Math.min(w1, stayEnd);
       if (hi < lo || !rng.chance(p)) continue;
@@ -250,13 +270,14 @@ export function generateClients(rng: Rng, nClients: number, locations: Location[
   for (const c of clients) {
     const pg = c.indications.some((i) => PG_PROFILES.has(i.profile));
     if (!rng.chance(pg ? 0.45 : 0.12)) continue;
-    const n = rng.weighted([[1, 60], [2, 30], [3, 10]] as const);
+    // One to three measures per two years of care; longer periods see more.
+    const n = rng.weighted([[1, 60], [2, 30], [3, 10]] as const) + (P.extraYears > 0 ? rng.poisson(0.4 * P.extraYears) : 0);
     const last = Math.min(c.discharge ?? EXPORT_DATE, EXPORT_DATE);
     const mine: Measure[] = [];
     for (let k = 0; k < n; k++) {
       let start: number;
-      if (last >= D.day(2024, 1, 1) && rng.chance(0.5)) start = between(rng, Math.max(c.admission, D.day(2023, 9, 1)), Math.min(last, D.day(2024, 2, 15)));
-      else start = between(rng, Math.max(c.admission, D.day(2021, 7, 1)), last);
+      if (last >= P.atEnd(1, 1, 1) && rng.chance(0.5)) start = between(rng, Math.max(c.admission, P.atEnd(0, 9, 1)), Math.min(last, P.atEnd(1, 2, 15)));
+      else start = between(rng, Math.max(c.admission, P.atStart(-1, 7, 1)), last);
       let end: number | null;
       if (c.discharge === null && rng.chance(0.45)) end = null;
       else {
@@ -295,10 +316,10 @@ export function generateClients(rng: Rng, nClients: number, locations: Location[
   };
   for (const w of wards) {
     const mine: Array<{ ward: Ward; date: number; topic: string }> = [];
-    for (const year of [2022, 2023]) {
-      const nDec = year === 2023 ? rng.weighted([[0, 30], [1, 30], [2, 25], [3, 15]] as const) : rng.weighted([[0, 40], [1, 35], [2, 25]] as const);
+    for (const year of P.yearList()) {
+      const nDec = year === P.to ? rng.weighted([[0, 30], [1, 30], [2, 25], [3, 15]] as const) : rng.weighted([[0, 40], [1, 35], [2, 25]] as const);
       for (let k = 0; k < nDec; k++) mine.push({ ward: w, date: weekdayIn(D.day(year, 1, 1), D.day(year, 12, 31)), topic: 'decubitus_case' });
-      const missing = year === 2023 ? (rng.chance(0.2) ? rng.int(1, 4) : 0) : -1;
+      const missing = year === P.to ? (rng.chance(0.2) ? rng.int(1, 4) : 0) : -1;
       for (let q = 1; q <= 4; q++) {
         if (q === missing || (missing === -1 && !rng.chance(0.8))) continue;
         const qs = D.day(year, 3 * q - 2, 1);
@@ -379,8 +400,9 @@ function episodes(
   start: number,
   end: number | null,
   wardFor: (loc: Location, pg: boolean, not?: Ward) => Ward,
+  exportDate: number,
 ): Episode[] {
-  const last = end ?? EXPORT_DATE;
+  const last = end ?? exportDate;
   if (last - start >= 120 && rng.chance(0.08)) {
     const t = rng.int(start + 30, last - 30);
     const other = wardFor(ward.location, ward.pg, ward);
@@ -389,9 +411,9 @@ function episodes(
   return [{ ward, start, end }];
 }
 
-function clientBirth(rng: Rng, admission: number): number {
-  const lo = D.day(1925, 1, 1);
-  const hi = D.day(1960, 12, 31);
+function clientBirth(rng: Rng, admission: number, P: Period): number {
+  const lo = D.day(1925 + P.ageShift - P.extraYears, 1, 1);
+  const hi = D.day(1960 + P.ageShift, 12, 31);
   for (let i = 0; i < 20; i++) {
     const age = 68 + Math.floor(((rng.next() + rng.next()) / 2) * 34); // 68–101, peak around 85
     const b = D.addYears(admission, -age) - rng.int(0, 364);

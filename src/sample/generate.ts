@@ -7,20 +7,29 @@ import { join } from 'node:path';
 import { generateClients } from './clients.js';
 import { toCsv } from './csv.js';
 import { FUNCTIONS, generateOrg } from './org.js';
+import { DEFAULT_YEARS, Period, type SampleYears } from './period.js';
 import { Rng } from './random.js';
 import { generateStaff } from './staff.js';
 import { SAMPLE_LAYOUT, SAMPLE_TABLE_NAMES } from './tables.js';
 
 export { toCsv } from './csv.js';
 export { SAMPLE_LAYOUT, SAMPLE_TABLE_NAMES } from './tables.js';
+export { DEFAULT_YEARS, type SampleYears } from './period.js';
 
 export interface SampleOptions {
-  /** Staff persons (PIL and PNIL) during 2022–2023; interns (+8 %) and volunteers (+6 %) come on top. */
+  /** Staff persons (PIL and PNIL) active at some time in the period's years; interns (+8 %) and volunteers (+6 %) come on top. */
   employees: number;
-  /** Clients in care at some time 2022-01-01 .. 2024-02-29. */
+  /** Clients in care at some time from 1 January of `years.from` to the end of February after `years.to`. */
   clients: number;
   locations: number;
   seed: number;
+  /**
+   * Calendar years the data covers (default 2022–2023): agreements, clauses, monthly worked hours, absences,
+   * ledger postings, indications, care episodes, observations, measures and ward discussions are spread over
+   * them at the same yearly densities, with staff and client turnover. The default gives the same files as
+   * before the option existed.
+   */
+  years?: SampleYears;
 }
 
 export const DEFAULT_SAMPLE: SampleOptions = { employees: 250, clients: 180, locations: 3, seed: 2023 };
@@ -37,11 +46,12 @@ export function generateSample(opts: SampleOptions): SampleTables {
   const employees = count('employees', opts.employees, 0);
   const clients = count('clients', opts.clients, 0);
   const locations = count('locations', opts.locations, 1);
+  const period = new Period(opts.years ?? DEFAULT_YEARS);
   const root = new Rng(opts.seed, 'sample');
 
   const org = generateOrg(root.fork('org'), locations);
-  const staff = generateStaff(root.fork('staff'), employees, org.locations, org.wards);
-  const care = generateClients(root.fork('clients'), clients, org.locations, org.wards);
+  const staff = generateStaff(root.fork('staff'), employees, org.locations, org.wards, period);
+  const care = generateClients(root.fork('clients'), clients, org.locations, org.wards, period);
 
   const tables: SampleTables = {
     organisation: [{ organisation_id: org.organisation.id, name: org.organisation.name, kvk_number: org.organisation.kvk }],

@@ -107,6 +107,11 @@ export class Rng {
     return items;
   }
 
+  /** Exponentially distributed waiting time for events at `rate` per unit of time (mean 1 / rate). */
+  exponential(rate: number): number {
+    return -Math.log(1 - this.next()) / rate;
+  }
+
   /** Poisson-distributed count (Knuth; fine for the small means used here). */
   poisson(mean: number): number {
     if (mean <= 0) return 0;

@@ -1,16 +1,14 @@
 /**
  * Staff side of the sample: employees, agreements, clauses, worked hours, absences and the ledger.
- * Covers 2022-01-01 .. 2023-12-31 (agreements may start long before and end after).
+ * Covers the period's years (by default 2022-01-01 .. 2023-12-31; agreements may start long before and end after).
+ * Dates are relative to the period: `P.atStart(-1, 6, 1)` is 1 June of the year before it starts,
+ * `P.atEnd(0, 11, 30)` is 30 November of its last year.
  */
 import * as D from './dates.js';
 import { fn, type FunctionDef, type Location, type Ward } from './org.js';
+import { Period } from './period.js';
 import { Rng } from './random.js';
 import { idFormatter } from './tables.js';
-
-export const PERIOD_START = D.day(2022, 1, 1);
-export const PERIOD_END = D.day(2023, 12, 31);
-/** Last day the export knows about: absences running past it are still open. */
-export const EXPORT_DATE = D.day(2024, 2, 29);
 
 export const AGREEMENT_KINDS = ['permanent', 'fixed_term', 'on_call', 'bbl', 'zzp', 'agency', 'payroll', 'internship', 'volunteer'] as const;
 export type AgreementKind = (typeof AGREEMENT_KINDS)[number];
@@ -99,6 +97,10 @@ const PROMOTION: Readonly<Record<string, readonly string[]>> = {
   REC: ['ADM'],
   FAC: ['KOK'],
 };
+/** Yearly leaving rates outside the two-year calibration: permanent staff from the 78 % present at the start of two years; on-call staff turn over faster. */
+const PERMANENT_LEAVE_RATE = Period.leaveRate(0.78);
+const ON_CALL_LEAVE_RATE = 0.25;
+
 const HOURS: ReadonlyArray<readonly [number, number]> = [
   [8, 2], [12, 3], [16, 7], [18, 3], [20, 9], [22.5, 2], [24, 12], [25.5, 2], [27, 5], [28, 12], [30, 4], [32, 12], [34, 2], [36, 8],
 ];
@@ -129,7 +131,10 @@ function weeklyHours(c: Clause): number | null {
   return c.unit === 'fte' ? c.size * 36 : c.size;
 }
 
-export function generateStaff(rng: Rng, nStaff: number, locations: Location[], wards: Ward[]): StaffTables {
+export function generateStaff(rng: Rng, nStaff: number, locations: Location[], wards: Ward[], P: Period): StaffTables {
+  const PERIOD_START = P.start;
+  const PERIOD_END = P.end;
+  const EXPORT_DATE = P.exportDate;
   // ---- persons and the kind of their first agreement -------------------------------------------
   const kinds: AgreementKind[] = [];
   if (nStaff >= STAFF_KIND_WEIGHTS.length) for (const [k] of STAFF_KIND_WEIGHTS) kinds.push(k);
@@ -148,6 +153,10 @@ export function generateStaff(rng: Rng, nStaff: number, locations: Location[], w
     wardsByLocation.set(w.location, list);
   }
   const wardsAt = (loc: Location): Ward[] => wardsByLocation.get(loc) ?? wards;
+  // Share of on-call agreements ending during a two-year period (25 %); BBL cohorts start in February and September.
+  const onCallLeave = P.leaving(0.25);
+  const bblStarts: number[] = [P.atStart(-2, 9, 1)];
+  for (let y = P.from - 1; y <= P.to; y++) bblStarts.push(D.day(y, 2, 1), D.day(y, 9, 1));
 
   const persons: Person[] = [];
   const agreements: Agreement[] = [];
@@ -163,7 +172,7 @@ export function generateStaff(rng: Rng, nStaff: number, locations: Location[], w
       rate: kind === 'zzp' ? rng.real(58, 78) : kind === 'agency' ? rng.real(40, 50) : kind === 'payroll' ? rng.real(33, 39) : 0,
       absences: [],
     };
-    a.clauses = makeClauses(rng, a, place, wards, wardsAt);
+    a.clauses = makeClauses(rng, a, place, wards, wardsAt, P);
     agreements.push(a);
     return a;
   };
@@ -183,7 +192,7 @@ export function generateStaff(rng: Rng, nStaff: number, locations: Location[], w
   };
 
   kinds.forEach((kind, i) => {
-    const person: Person = { idx: i, id: personId(i + 1), birth: birthFor(rng, kind) };
+    const person: Person = { idx: i, id: personId(i + 1), birth: birthFor(rng, kind, P) };
     persons.push(person);
     const adult = (age: number) => (person.birth === null ? D.day(1990, 1, 1) : D.addYears(person.birth, age));
     const place = placementFor(kind);
@@ -191,20 +200,20 @@ export function generateStaff(rng: Rng, nStaff: number, locations: Location[], w
     switch (kind) {
       case 'permanent': {
         let start: number;
-        if (adult(19) < D.day(2021, 6, 1) && rng.chance(0.78)) {
-          const lo = Math.max(adult(19), D.day(1988, 1, 1));
-          const hi = D.day(2021, 12, 31);
+        if (adult(19) < P.atStart(-1, 6, 1) && rng.chance(P.present(0.78))) {
+          const lo = Math.max(adult(19), P.atStart(-34, 1, 1));
+          const hi = P.atStart(-1, 12, 31);
           const u = rng.next();
           start = snap(rng, hi - Math.floor((hi - lo) * u * u), lo, hi);
         } else {
           const lo = Math.max(adult(18), PERIOD_START);
-          start = snap(rng, between(rng, lo, D.day(2023, 11, 30)), lo, D.day(2023, 11, 30));
+          start = snap(rng, between(rng, lo, P.atEnd(0, 11, 30)), lo, P.atEnd(0, 11, 30));
         }
-        const perm = addAgreement(person, 'permanent', start, permanentEnd(rng, start, person), place);
+        const perm = addAgreement(person, 'permanent', start, permanentEnd(rng, start, person, P), place);
         // A few persons also hold an on-call agreement at the same time (extra shifts elsewhere).
         if (rng.chance(0.05)) {
-          const lo = Math.max(perm.start + 30, D.day(2021, 1, 1));
-          const hi = Math.min(perm.end ?? D.day(2023, 10, 1), D.day(2023, 10, 1)) - 30;
+          const lo = Math.max(perm.start + 30, P.atStart(-1, 1, 1));
+          const hi = Math.min(perm.end ?? P.atEnd(0, 10, 1), P.atEnd(0, 10, 1)) - 30;
           if (hi > lo) {
             const s = snap(rng, between(rng, lo, hi), lo, hi);
             const e = rng.chance(0.3) ? between(rng, Math.max(s + 60, PERIOD_START), PERIOD_END) : perm.end;
@@ -217,31 +226,36 @@ export function generateStaff(rng: Rng, nStaff: number, locations: Location[], w
       case 'fixed_term': {
         const months = rng.chance(0.5) ? 6 : 12;
         const lo = Math.max(adult(18), D.addMonths(PERIOD_START, -months) + 20);
-        const hi = D.day(2023, 12, 1);
+        const hi = P.atEnd(0, 12, 1);
         const start = snap(rng, between(rng, lo, hi), lo, hi);
         const end = D.addMonths(start, months) - 1;
         addAgreement(person, 'fixed_term', start, end, place);
         if (end + 1 <= EXPORT_DATE) {
           const r = rng.next();
-          if (r < 0.4) addAgreement(person, 'permanent', end + 1, followUpEnd(rng, end + 1), place);
+          if (r < 0.4) addAgreement(person, 'permanent', end + 1, followUpEnd(rng, end + 1, P), place);
           else if (r < 0.55) addAgreement(person, 'fixed_term', end + 1, D.addMonths(end + 1, 12) - 1, place);
         }
         break;
       }
       case 'on_call': {
-        const lo = Math.max(adult(16), D.day(2018, 1, 1));
-        const hi = D.day(2023, 10, 31);
+        const lo = Math.max(adult(16), P.atStart(-4, 1, 1));
+        const hi = P.atEnd(0, 10, 31);
         const start = snap(rng, between(rng, lo, hi), lo, hi);
         const r = rng.next();
-        const end =
-          r < 0.25 ? between(rng, Math.max(start + 30, PERIOD_START), PERIOD_END) : r < 0.3 ? D.monthEnd(between(rng, D.day(2024, 1, 1), D.day(2024, 12, 1))) : null;
+        let end: number | null;
+        if (P.reference)
+          end = r < onCallLeave ? between(rng, Math.max(start + 30, PERIOD_START), PERIOD_END) : r < onCallLeave + 0.05 ? D.monthEnd(between(rng, P.atEnd(1, 1, 1), P.atEnd(1, 12, 1))) : null;
+        else {
+          // Constant leaving rate over the period (on-call staff come and go faster than permanent staff).
+          const leaveAt = Period.after(Math.max(start + 30, PERIOD_START), rng.exponential(ON_CALL_LEAVE_RATE));
+          end = leaveAt <= PERIOD_END ? leaveAt : r < 0.05 ? D.monthEnd(between(rng, P.atEnd(1, 1, 1), P.atEnd(1, 12, 1))) : null;
+        }
         addAgreement(person, 'on_call', start, end, place);
         break;
       }
       case 'bbl': {
-        const starts = [D.day(2020, 9, 1), D.day(2021, 2, 1), D.day(2021, 9, 1), D.day(2022, 2, 1), D.day(2022, 9, 1), D.day(2023, 2, 1), D.day(2023, 9, 1)];
-        const ok = starts.filter((s) => s >= adult(16));
-        const start = ok.length > 0 ? rng.pick(ok) : D.day(2023, 9, 1);
+        const ok = bblStarts.filter((s) => s >= adult(16));
+        const start = ok.length > 0 ? rng.pick(ok) : P.atEnd(0, 9, 1);
         const planned = D.addYears(start, 2) - 1;
         const dropLo = Math.max(start + 60, PERIOD_START);
         if (rng.chance(0.12) && dropLo < planned - 30) {
@@ -250,7 +264,7 @@ export function generateStaff(rng: Rng, nStaff: number, locations: Location[], w
           addAgreement(person, 'bbl', start, planned, place);
           if (planned + 1 <= EXPORT_DATE && rng.chance(0.55)) {
             const next: Placement = { fn: fn('VIG'), ward: place.ward };
-            if (rng.chance(0.6)) addAgreement(person, 'permanent', planned + 1, followUpEnd(rng, planned + 1), next);
+            if (rng.chance(0.6)) addAgreement(person, 'permanent', planned + 1, followUpEnd(rng, planned + 1, P), next);
             else addAgreement(person, 'fixed_term', planned + 1, D.addMonths(planned + 1, 12) - 1, next);
           }
         }
@@ -260,41 +274,43 @@ export function generateStaff(rng: Rng, nStaff: number, locations: Location[], w
       case 'agency': {
         const months = kind === 'zzp' ? rng.int(1, 12) : rng.int(1, 9);
         const lo = Math.max(adult(18), D.addMonths(PERIOD_START, -months) + 15);
-        const hi = D.day(2023, 11, 30);
+        const hi = P.atEnd(0, 11, 30);
         const start = snap(rng, between(rng, lo, hi), lo, hi, 0.5);
-        const open = kind === 'zzp' && rng.chance(0.15);
+        // Open-ended hiring only for the last two years of a longer period (they would pile up otherwise).
+        const open = kind === 'zzp' && rng.chance(0.15) && (P.reference || start >= PERIOD_END - 730);
         const end = open ? null : D.addMonths(start, months) - 1;
         addAgreement(person, kind, start, end, place);
-        if (end !== null && end + 30 <= D.day(2023, 10, 31) && rng.chance(kind === 'zzp' ? 0.2 : 0.15)) {
-          const s2 = between(rng, end + 14, Math.min(end + 180, D.day(2023, 11, 30)));
+        if (end !== null && end + 30 <= P.atEnd(0, 10, 31) && rng.chance(kind === 'zzp' ? 0.2 : 0.15)) {
+          const s2 = between(rng, end + 14, Math.min(end + 180, P.atEnd(0, 11, 30)));
           addAgreement(person, kind, s2, D.addMonths(s2, rng.int(1, 6)) - 1, rng.chance(0.5) ? place : placementFor(kind));
         }
         break;
       }
       case 'payroll': {
         const months = rng.int(6, 24);
-        const lo = Math.max(adult(18), D.addMonths(PERIOD_START, -months) + 15, D.day(2020, 1, 1));
-        const hi = D.day(2023, 9, 1);
+        const lo = Math.max(adult(18), D.addMonths(PERIOD_START, -months) + 15, P.atStart(-2, 1, 1));
+        const hi = P.atEnd(0, 9, 1);
         const start = snap(rng, between(rng, lo, hi), lo, hi);
-        addAgreement(person, 'payroll', start, rng.chance(0.3) ? null : D.addMonths(start, months) - 1, place);
+        const open = rng.chance(0.3) && (P.reference || start >= PERIOD_END - 730);
+        addAgreement(person, 'payroll', start, open ? null : D.addMonths(start, months) - 1, place);
         break;
       }
       case 'internship': {
         const months = rng.chance(0.2) ? 10 : rng.int(3, 6);
         const lo = Math.max(D.addMonths(PERIOD_START, -months + 1), adult(16));
-        let s = D.monthStart(between(rng, lo, D.day(2023, 11, 1)));
+        let s = D.monthStart(between(rng, lo, P.atEnd(0, 11, 1)));
         if (s < lo) s = D.addMonths(s, 1);
         addAgreement(person, 'internship', s, D.addMonths(s, months) - 1, place);
         break;
       }
       case 'volunteer': {
-        const lo = Math.max(adult(18), D.day(2012, 1, 1));
-        const hi = D.day(2023, 10, 1);
+        const lo = Math.max(adult(18), P.atStart(-10, 1, 1));
+        const hi = P.atEnd(0, 10, 1);
         const start = snap(rng, between(rng, lo, hi), lo, hi, 0.5);
         let end: number | null = null;
         if (!rng.chance(0.65)) {
           const elo = Math.max(start + 180, PERIOD_START);
-          end = elo < D.day(2024, 6, 30) ? between(rng, elo, D.day(2024, 6, 30)) : null;
+          end = elo < P.atEnd(1, 6, 30) ? between(rng, elo, P.atEnd(1, 6, 30)) : null;
         }
         addAgreement(person, 'volunteer', start, end, place);
         break;
@@ -303,11 +319,11 @@ export function generateStaff(rng: Rng, nStaff: number, locations: Location[], w
   });
 
   // ---- absences -----------------------------------------------------------------------------
-  for (const a of agreements) if (PIL_KINDS.has(a.kind)) a.absences = makeAbsences(rng, a);
+  for (const a of agreements) if (PIL_KINDS.has(a.kind)) a.absences = makeAbsences(rng, a, P);
 
   // ---- worked hours and the cost totals for the ledger -----------------------------------------
   const months: Array<{ y: number; m: number; start: number; end: number; dim: number; label: string }> = [];
-  for (const y of [2022, 2023])
+  for (const y of P.yearList())
     for (let m = 1; m <= 12; m++) {
       const start = D.day(y, m, 1);
       const dim = D.daysInMonth(y, m);
@@ -398,7 +414,7 @@ export function generateStaff(rng: Rng, nStaff: number, locations: Location[], w
     if (zzp >= 0.01) ledgerRows.push({ date, code: 'WBedOvpZzp', amount: zzp, location: null });
     if (pay >= 0.01) ledgerRows.push({ date, code: 'WBedOvpPay', amount: pay, location: null });
     locations.forEach((loc, l) => {
-      ledgerRows.push({ date, code: 'WBedHui', amount: (rent[l] ?? 0) * (mo.y === 2023 ? 1.035 : 1), location: loc });
+      ledgerRows.push({ date, code: 'WBedHui', amount: (rent[l] ?? 0) * Math.pow(1.035, mo.y - P.from), location: loc }); // yearly rent indexation
     });
     ledgerRows.push({ date, code: 'WBedAlk', amount: (9_000 + 3_500 * nLoc) * rng.real(0.85, 1.2), location: null });
     if (mo.m % 3 === 0) ledgerRows.push({ date, code: 'WKrpKuw', amount: 2_500 * nLoc * rng.real(0.8, 1.3), location: null });
@@ -458,7 +474,8 @@ export function generateStaff(rng: Rng, nStaff: number, locations: Location[], w
   return { employees, agreements: agreementRows, clauses: clauseRows, worked_hours: workedRows, absences: absenceRows, ledger };
 }
 
-function birthFor(rng: Rng, kind: AgreementKind): number | null {
+/** Birth date by agreement kind. */
+function birthFor(rng: Rng, kind: AgreementKind, P: Period): number | null {
   if ((kind === 'zzp' || kind === 'agency') && rng.chance(0.15)) return null; // hirers often keep no birth date
   let y0: number;
   let y1: number;
@@ -473,27 +490,57 @@ function birthFor(rng: Rng, kind: AgreementKind): number | null {
     case 'internship': [y0, y1] = [1998, 2005]; break;
     case 'volunteer': [y0, y1] = [1958, 1976]; break;
   }
+  // The ranges are for staff of a 2022–2023 sample. Over other periods each person is of the age of
+  // someone in the staff of a year of the period (so the age mix of the staff stays the same over the years).
+  const shift = P.reference ? P.ageShift : rng.int(P.from, P.to) - 2023;
+  y0 += shift;
+  y1 += shift;
   return rng.int(D.day(y0, 1, 1), D.day(y1, 12, 31));
 }
 
-function permanentEnd(rng: Rng, start: number, person: Person): number | null {
+function permanentEnd(rng: Rng, start: number, person: Person, P: Period): number | null {
+  if (!P.reference) return permanentEndAtRate(rng, start, person, P);
   const r = rng.next();
-  if (r < 0.22) {
-    const lo = Math.max(start + 60, PERIOD_START + 14);
-    if (lo <= PERIOD_END) {
-      const e = between(rng, lo, PERIOD_END);
-      return rng.chance(0.6) && D.monthEnd(e) <= PERIOD_END ? D.monthEnd(e) : e;
+  // Staff turnover: the share leaving during the period grows with its length (22 % over two years).
+  const leave = P.leaving(0.22);
+  if (r < leave) {
+    const lo = Math.max(start + 60, P.start + 14);
+    if (lo <= P.end) {
+      const e = between(rng, lo, P.end);
+      return rng.chance(0.6) && D.monthEnd(e) <= P.end ? D.monthEnd(e) : e;
     }
-  } else if (r < 0.25) {
-    return D.monthEnd(between(rng, D.day(2024, 1, 1), D.day(2024, 12, 1)));
+  } else if (r < leave + 0.03) {
+    return D.monthEnd(between(rng, P.atEnd(1, 1, 1), P.atEnd(1, 12, 1)));
   }
   // Retirement at 67 for the oldest staff.
-  if (person.birth !== null && D.ymd(person.birth)[0] <= 1958) return D.monthEnd(D.addYears(person.birth, 67));
+  if (person.birth !== null && D.ymd(person.birth)[0] <= 1958 + P.ageShift) {
+    const retirement = D.monthEnd(D.addYears(person.birth, 67));
+    if (retirement >= start + 60) return retirement;
+  }
   return null;
 }
 
-function followUpEnd(rng: Rng, start: number): number | null {
-  if (rng.chance(0.1) && start + 90 < PERIOD_END) return between(rng, start + 90, PERIOD_END);
+/** Leaving at a constant yearly rate from the start of the period (or of the agreement, if later); else retirement. */
+function permanentEndAtRate(rng: Rng, start: number, person: Person, P: Period): number | null {
+  const leaveAt = Period.after(Math.max(start, P.start), rng.exponential(PERMANENT_LEAVE_RATE));
+  const retirement = person.birth !== null && D.ymd(person.birth)[0] <= 1958 + P.ageShift ? D.monthEnd(D.addYears(person.birth, 67)) : null;
+  if (retirement !== null && retirement >= start + 60 && retirement <= leaveAt) return retirement;
+  const lo = Math.max(start + 60, P.start + 14);
+  if (leaveAt <= P.end && lo <= P.end) {
+    const e = Math.max(lo, leaveAt);
+    return rng.chance(0.6) && D.monthEnd(e) <= P.end ? D.monthEnd(e) : e;
+  }
+  // Resignations effective after the period are sometimes already known at the export.
+  if (leaveAt <= P.atEnd(1, 12, 1) && rng.chance(0.3)) return D.monthEnd(Math.max(leaveAt, P.atEnd(1, 1, 1)));
+  return retirement !== null && retirement >= start + 60 ? retirement : null;
+}
+
+function followUpEnd(rng: Rng, start: number, P: Period): number | null {
+  if (!P.reference) {
+    const leaveAt = Period.after(start + 90, rng.exponential(PERMANENT_LEAVE_RATE));
+    return leaveAt <= P.end ? leaveAt : null;
+  }
+  if (rng.chance(0.1) && start + 90 < P.end) return between(rng, start + 90, P.end);
   return null;
 }
 
@@ -518,15 +565,16 @@ function baseSize(rng: Rng, kind: AgreementKind, f: FunctionDef): { size: number
 }
 
 /** Clauses of one agreement: consecutive, non-overlapping, covering the agreement exactly. */
-function makeClauses(rng: Rng, a: Agreement, place: Placement, wards: Ward[], wardsAt: (l: Location) => Ward[]): Clause[] {
+function makeClauses(rng: Rng, a: Agreement, place: Placement, wards: Ward[], wardsAt: (l: Location) => Ward[], P: Period): Clause[] {
   const first: Clause = { start: a.start, end: a.end, fn: place.fn, ward: place.ward, ...baseSize(rng, a.kind, place.fn) };
   const clauses: Clause[] = [first];
   const splittable = a.kind !== 'internship' && a.kind !== 'volunteer';
-  if (splittable && rng.chance(0.38)) {
-    const lo = Math.max(a.start + 45, PERIOD_START - 90);
-    const hi = Math.min(a.end ?? EXPORT_DATE, PERIOD_END) - 45;
+  if (splittable && rng.chance(P.atLeastOnce(0.38))) {
+    const lo = Math.max(a.start + 45, P.start - 90);
+    const hi = Math.min(a.end ?? P.exportDate, P.end) - 45;
     if (hi - lo >= 60) {
-      const n = rng.chance(0.3) ? 2 : 1;
+      // One or two changes per two years; longer periods see more.
+      const n = (rng.chance(0.3) ? 2 : 1) + (P.extraYears > 0 ? rng.poisson(0.25 * P.extraYears) : 0);
       const points: number[] = [];
       for (let i = 0; i < n; i++) points.push(snap(rng, rng.int(lo, hi), lo, hi, 0.8));
       points.sort((x, y) => x - y);
@@ -580,16 +628,18 @@ function changeClause(rng: Rng, a: Agreement, prev: Clause, start: number, wards
   return c;
 }
 
-function makeAbsences(rng: Rng, a: Agreement): Absence[] {
+function makeAbsences(rng: Rng, a: Agreement, P: Period): Absence[] {
+  const PERIOD_START = P.start;
+  const PERIOD_END = P.end;
   const out: Absence[] = [];
-  const lo = Math.max(a.start, D.day(2021, 10, 1));
+  const lo = Math.max(a.start, P.atStart(-1, 10, 1));
   const hi = Math.min(a.end ?? PERIOD_END, PERIOD_END);
   if (hi < lo) return out;
   const free = (s: number, e: number | null) =>
     out.every((x) => (e !== null && e < x.start - 1) || (x.end !== null && s > x.end + 1));
   const clipEnd = (e: number): number | null => {
     if (a.end !== null && e > a.end) e = a.end;
-    if (e > EXPORT_DATE) return null; // still absent at the time of the export
+    if (e > P.exportDate) return null; // still absent at the time of the export
     return e;
   };
 
@@ -597,7 +647,7 @@ function makeAbsences(rng: Rng, a: Agreement): Absence[] {
   const b = a.person.birth;
   if (b !== null && (a.kind === 'permanent' || a.kind === 'fixed_term' || a.kind === 'bbl')) {
     const by = D.ymd(b)[0];
-    if (by >= 1984 && by <= 1998 && rng.chance(0.07)) {
+    if (by >= 1984 + P.ageShift - P.extraYears && by <= 1998 + P.ageShift && rng.chance(P.atLeastOnce(0.07))) {
       const plo = Math.max(a.start + 30, PERIOD_START - 60);
       const phi = Math.min(a.end ?? PERIOD_END, PERIOD_END) - 112;
       if (phi >= plo) {
