@@ -133,6 +133,40 @@ describe('RML engine', () => {
     await expect(run(ttl, dir)).rejects.toThrow(RmlError);
   });
 
+  it('treats ill-typed literals and malformed CSV rows as data errors of their record', async () => {
+    const dir = dirWith({ 'p.csv': 'id,born\n1,1990-02-28\n2,1990-02-30\n3,1990-03-01,extra\n4,2001-12-31\n' });
+    const ttl = `<#P> a rml:TriplesMap ; ${csvSource('p.csv')} ; rml:subjectMap [ rml:template "p/{id}" ] ;
+  rml:predicateObjectMap [ rml:predicate ex:born ; rml:objectMap [ rml:reference "born" ; rml:datatype xsd:date ] ] .`;
+    const errors: Array<{ message: string; origin: RecordOrigin }> = [];
+    const { statements, stats } = await run(ttl, dir, { onRecordError: (e, origin) => errors.push({ message: e.message, origin }) });
+    expect(statements).toEqual([
+      '<http://example.com/base/p/1> <http://example.com/ns#born> "1990-02-28"^^<http://www.w3.org/2001/XMLSchema#date> .',
+      '<http://example.com/base/p/4> <http://example.com/ns#born> "2001-12-31"^^<http://www.w3.org/2001/XMLSchema#date> .',
+    ]);
+    expect(errors.map((e) => e.origin.row)).toEqual([2, 3]);
+    expect(errors[0]!.message).toMatch(/"1990-02-30" is not a valid xsd:date/);
+    expect(errors[1]!.message).toMatch(/3 fields where the header has 2/);
+    expect(stats.sources).toEqual([{ label: 'p.csv', records: 4, statements: 2 }]);
+  });
+
+  it('reads JSON with an iterator and natural datatypes', async () => {
+    const dir = dirWith({ 'd.json': JSON.stringify({ items: [{ id: 1, tags: ['a', 'b'], ok: true, w: 2.5 }, { id: 2, tags: [], ok: null }] }) });
+    const ttl = `<#J> a rml:TriplesMap ; rml:logicalSource [ rml:referenceFormulation rml:JSONPath ; rml:iterator "$.items[*]" ;
+    rml:source [ a rml:RelativePathSource ; rml:root rml:MappingDirectory ; rml:path "d.json" ] ] ;
+  rml:subjectMap [ rml:template "i/{$.id}" ] ;
+  rml:predicateObjectMap [ rml:predicate ex:tag ; rml:objectMap [ rml:template "tag/{$.tags[*]}" ] ] ;
+  rml:predicateObjectMap [ rml:predicate ex:ok ; rml:objectMap [ rml:reference "$.ok" ] ] ;
+  rml:predicateObjectMap [ rml:predicate ex:w ; rml:objectMap [ rml:reference "$.w" ] ] .`;
+    const { statements, lines } = await run(ttl, dir);
+    expect(statements).toEqual([
+      '<http://example.com/base/i/1> <http://example.com/ns#ok> "true"^^<http://www.w3.org/2001/XMLSchema#boolean> .',
+      '<http://example.com/base/i/1> <http://example.com/ns#tag> <http://example.com/base/tag/a> .',
+      '<http://example.com/base/i/1> <http://example.com/ns#tag> <http://example.com/base/tag/b> .',
+      '<http://example.com/base/i/1> <http://example.com/ns#w> "2.5"^^<http://www.w3.org/2001/XMLSchema#double> .',
+    ]);
+    expect(lines[0]!.origin).toEqual({ source: 'd.json', row: 1 });
+  });
+
   it('reads windows-1252, UTF-8 with BOM and a custom delimiter', async () => {
     const dir = dirWith({
       'w.csv': Buffer.from([...Buffer.from('id;name\n1;Ren'), 0xe9, ...Buffer.from('\n')]),

@@ -225,6 +225,12 @@ export async function execute(defs: TriplesMapDef[], opts: EngineRunOptions): Pr
       for (const record of batch) {
         const values = record.values;
         const origin: RecordOrigin = { source: label, row: record.row };
+        const shapeError = (record as { shapeError?: string }).shapeError;
+        if (shapeError !== undefined) {
+          // A CSV row that does not fit the header: its values cannot be trusted.
+          fail(new RmlError(`line ${(record as { line?: number }).line ?? '?'}: the row ${shapeError}`), origin, onRecordError);
+          continue;
+        }
         // Subjects first: referencing object maps without join read their parent's subject of this record.
         for (let i = 0; i < n; i++) {
           try {

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { readCsvBatches, SourceFileError } from '../../sources/csv.js';
 import { pgTargetFromDsn, readOf, streamPg } from '../../sources/pg.js';
-import { RmlError, RmlNotSupportedError } from './errors.js';
+import { RmlNotSupportedError } from './errors.js';
 import { compileJsonPath } from './jsonpath.js';
 import type { LogicalSourceDef } from './model.js';
 import type { LogicalSourceSpec, RecordStream, SourceRecord } from './types.js';
@@ -109,18 +109,9 @@ export function readSource(spec: LogicalSourceSpec): RecordStream {
 function csvRecords(spec: LogicalSourceSpec, path: string, encoding: string, delimiter: string): RecordStream {
   return {
     async *[Symbol.asyncIterator]() {
-      try {
-        // SourceRow has `row` and `values`: it is a SourceRecord as it is.
-        for await (const batch of readCsvBatches(path, spec.label, { delimiter, encoding })) {
-          for (const r of batch) {
-            if (r.shapeError) throw new RmlError(`${spec.label}, line ${r.line}: the row ${r.shapeError}`);
-          }
-          yield batch;
-        }
-      } catch (e) {
-        if (e instanceof SourceFileError) throw new RmlError(`logical source ${e.message}`);
-        throw e;
-      }
+      // SourceRow has `row` and `values`: it is a SourceRecord as it is. Rows with a shapeError are
+      // reported by the runner (a data error of that record).
+      yield* readCsvBatches(path, spec.label, { delimiter, encoding });
     },
   };
 }
@@ -131,20 +122,27 @@ function jsonRecords(spec: LogicalSourceSpec, path: string, encoding: string): R
   const iterator = compileJsonPath(spec.iterator ?? '$', `logical source ${spec.label}, rml:iterator`);
   return {
     async *[Symbol.asyncIterator]() {
-      let text: string;
+      let bytes: Buffer;
       try {
-        const bytes = await readFile(path);
-        text = new TextDecoder(encoding, { fatal: true }).decode(bytes);
+        bytes = await readFile(path);
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
-        if (err.code === 'ENOENT') throw new RmlError(`logical source ${spec.label}: file not found at ${path}; check rml:path and rml:root`);
-        throw new RmlError(`logical source ${spec.label}: cannot be read as ${encoding} (${err.message}); set rml:encoding`);
+        if (err.code === 'ENOENT') throw new SourceFileError(spec.label, undefined, `file not found at ${path}; check rml:path and rml:root`);
+        throw new SourceFileError(spec.label, undefined, `cannot be read: ${err.message}`);
+      }
+      let text: string;
+      try {
+        // "UTF-16" without byte order: the byte-order mark decides (little-endian without one).
+        const label = encoding === 'utf-16le' && bytes[0] === 0xfe && bytes[1] === 0xff ? 'utf-16be' : encoding;
+        text = new TextDecoder(label, { fatal: true }).decode(bytes);
+      } catch (e) {
+        throw new SourceFileError(spec.label, undefined, `is not valid ${encoding} (${(e as Error).message}); save it as UTF-8 or set rml:encoding`);
       }
       let doc: unknown;
       try {
         doc = JSON.parse(text);
       } catch (e) {
-        throw new RmlError(`logical source ${spec.label} (${basename(path)}) is not valid JSON: ${(e as Error).message}`);
+        throw new SourceFileError(spec.label, undefined, `is not valid JSON (${basename(path)}): ${(e as Error).message}`);
       }
       const nodes = iterator(doc);
       for (let i = 0; i < nodes.length; i += JSON_BATCH) {

@@ -13,7 +13,8 @@ import { compileJsonPath } from './jsonpath.js';
 import { isValidLanguageTag } from './language.js';
 import type { TermMapDef } from './model.js';
 import { blankTerm, escapeLiteral, iriTerm } from './nquads.js';
-import { XSD_BOOLEAN, XSD_DOUBLE, XSD_INTEGER } from './vocab.js';
+import { shortIri, XSD_BOOLEAN, XSD_DOUBLE, XSD_INTEGER } from './vocab.js';
+import { lexicalCheck } from './datatypes.js';
 
 /** A value read from a record: CSV gives strings, JSON and SQL keep numbers and booleans. */
 export type Val = string | number | boolean | bigint;
@@ -293,7 +294,16 @@ function compileLiteral(def: TermMapDef, ctx: TermContext): TermFn {
   }
   if (def.datatype) {
     const suffix = def.datatype === XSD_STRING_DT ? '"' : '"^^' + iriTerm(def.datatype);
-    return (v) => mapTerms(values(v), (x) => '"' + escapeLiteral(str(x)) + suffix);
+    const check = lexicalCheck(def.datatype);
+    if (!check) return (v) => mapTerms(values(v), (x) => '"' + escapeLiteral(str(x)) + suffix);
+    const dt = def.datatype;
+    const where = def.where;
+    return (v) =>
+      mapTerms(values(v), (x) => {
+        const lex = str(x);
+        if (!check(lex)) illTyped(where, lex, dt);
+        return '"' + escapeLiteral(lex) + suffix;
+      });
   }
   if (def.languageMap) {
     const langs = compileLexicalValues(def.languageMap, ctx);
@@ -322,7 +332,11 @@ function compileLiteral(def: TermMapDef, ctx: TermContext): TermFn {
       if (lits === null) return null;
       const out: string[] = [];
       for (const x of typeof lits === 'object' ? lits : [lits]) {
-        for (const d of types) out.push('"' + escapeLiteral(str(x)) + (d === XSD_STRING_DT ? '"' : '"^^' + iriTerm(d)));
+        const lex = str(x);
+        for (const d of types) {
+          if (lexicalCheck(d)?.(lex) === false) illTyped(def.where, lex, d);
+          out.push('"' + escapeLiteral(lex) + (d === XSD_STRING_DT ? '"' : '"^^' + iriTerm(d)));
+        }
       }
       return out.length === 1 ? out[0]! : out;
     };
@@ -341,6 +355,10 @@ function compileLiteral(def: TermMapDef, ctx: TermContext): TermFn {
     };
   }
   return (v) => mapTerms(values(v), (x) => '"' + escapeLiteral(str(x)) + '"');
+}
+
+function illTyped(where: string, lex: string, datatype: string): never {
+  throw new RmlError(`${where}: ${JSON.stringify(lex)} is not a valid ${shortIri(datatype)} value; fix the source value or the datatype`);
 }
 
 function jsonLiteral(x: Val): string {
