@@ -227,8 +227,9 @@ export async function finishRun(
 function failureMessage(result: ImportResult | undefined, error: unknown): string {
   if (error !== undefined) return error instanceof Error ? error.message : String(error);
   const problems = result?.report.fileErrors.map((e) => `${e.file}: ${e.reason}`) ?? [];
-  const text = problems.length > 0 ? problems.join('; ') : 'the import made no snapshot';
-  return text.length > 2000 ? `${text.slice(0, 2000)}... (see the report)` : text;
+  if (problems.length === 0) return 'the import made no snapshot';
+  const shown = problems.slice(0, 3).join('; ');
+  return problems.length > 3 ? `${shown}; and ${problems.length - 3} more (see the report)` : shown;
 }
 
 /** Takes the lock, runs the import and records it: what `kikv import` does. Throws ImportBusyError when another import runs. */

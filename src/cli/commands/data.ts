@@ -3,6 +3,7 @@ import { mappingDirectory } from '../../config/schema.js';
 import { computeAnswers } from '../../pipeline/compute.js';
 import { importSource, latestSnapshotHash, summariseReport } from '../../pipeline/import.js';
 import { DEFAULT_SAMPLE, writeSample } from '../../sample/generate.js';
+import { ImportBusyError, runRecordedImport } from '../../scheduler/runs.js';
 import { UsageError, wholeNumber, withAgent } from '../context.js';
 import { answerRows } from '../format.js';
 
@@ -26,8 +27,19 @@ export function registerDataCommands(program: Command): void {
     .description('read the configured source, map it to ONZ RDF, store a snapshot and print the processing report')
     .action(async (_o, cmd: Command) =>
       withAgent(cmd, async (ctx) => {
-        const r = await importSource(ctx.cfg, ctx.db, 'operator (cli)');
-        console.log(`Import of ${mappingDirectory(ctx.cfg)}`);
+        // Recorded as a manual import run; refused while another import (e.g. `kikv serve`'s schedule) runs.
+        let recorded;
+        try {
+          recorded = await runRecordedImport(ctx.cfg, ctx.db, 'manual', importSource);
+        } catch (e) {
+          if (!(e instanceof ImportBusyError)) throw e;
+          console.error(`Not imported: ${e.message}.`);
+          process.exitCode = 1;
+          return;
+        }
+        if (recorded.error !== undefined) throw recorded.error;
+        const r = recorded.result!;
+        console.log(`Import of ${mappingDirectory(ctx.cfg)} (run #${recorded.run.id})`);
         console.log(summariseReport(r.report));
         console.log(`Processing report: ${r.reportFile}`);
         if (!r.snapshot) {

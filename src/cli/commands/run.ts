@@ -9,6 +9,8 @@ import { deliverDue, queueApprovedAnswers } from '../../exchange/outbox.js';
 import { computeAnswers } from '../../pipeline/compute.js';
 import { importSource, latestSnapshotHash, summariseReport } from '../../pipeline/import.js';
 import { DEFAULT_SAMPLE, writeSample } from '../../sample/generate.js';
+import { startImportScheduler } from '../../scheduler/scheduler.js';
+import { isoInZone } from '../../scheduler/zoned-time.js';
 import { buildServer } from '../../server/app.js';
 import { startKikStarterSim } from '../../sim/kik-starter.js';
 import { deliverySettings, openAgent, UsageError, wholeNumber } from '../context.js';
@@ -24,14 +26,24 @@ export function registerRunCommands(program: Command): void {
     .action(async (o: { port?: number }, cmd: Command) => {
       const ctx = await openAgent(cmd.optsWithGlobals().config as string | undefined, (cfg) => (o.port === undefined ? cfg : { ...cfg, server: { ...cfg.server, port: o.port } }));
       const { cfg, db, key } = ctx;
+      const firstStart = !latestSnapshotHash(db);
+      if (firstStart) console.log(`First start: importing ${mappingDirectory(cfg)}`);
+      // Validates import.schedule first; on a first start (or after a missed run) it imports once now.
+      const scheduler = startImportScheduler({ cfg, db, runImport: importSource });
       let snapshot = latestSnapshotHash(db);
-      if (!snapshot) {
-        console.log(`First start: importing ${mappingDirectory(cfg)}`);
-        const r = await importSource(cfg, db, 'agent');
-        console.log(summariseReport(r.report));
-        console.log(`Processing report: ${r.reportFile}`);
-        if (!r.snapshot) throw new UsageError('the source could not be imported (see the files marked NOT READ); fix sources.${cfg.mapping.source} in the configuration or the export');
-        snapshot = r.snapshot.meta.hash;
+      if (firstStart) {
+        const first = await scheduler.ready;
+        if (first && first.status !== 'skipped' && first.result) {
+          console.log(summariseReport(first.result.report));
+          console.log(`Processing report: ${first.result.reportFile}`);
+        }
+        snapshot = latestSnapshotHash(db);
+        if (!snapshot) {
+          await scheduler.stop();
+          if (first?.status === 'skipped') throw new UsageError(`the first import could not run: ${first.reason}`);
+          if (first?.error !== undefined) throw first.error;
+          throw new UsageError(`the source could not be imported (see the files marked NOT READ); fix sources.${cfg.mapping.source} in the configuration or the export`);
+        }
         await computeAnswers(cfg, db, snapshot, 'agent');
       }
       const app = await buildServer({ db, key, agentDid: cfg.agent.did });
@@ -59,12 +71,15 @@ export function registerRunCommands(program: Command): void {
       console.log(`  snapshot    ${snapshot} in ${join(cfg.storage.dataDir, 'snapshots')}`);
       console.log(`  answers     ${waiting.length} awaiting approval for ${cfg.indicators.reportingYear}: \`kikv answers list\`, then \`kikv answers approve ID --as NAME\``);
       console.log(`  delivery    to ${cfg.delivery.kikStarter.endpoint} (\`kikv outbox list\`)`);
+      const next = scheduler.nextRun();
+      console.log(`  imports     ${next ? `"${cfg.import.schedule}" (${cfg.import.timezone}), next ${isoInZone(next, cfg.import.timezone)}` : 'schedule off'}${scheduler.catchUp && !firstStart ? `; catching up now: ${scheduler.catchUp}` : ''} (\`kikv status\`)`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
       clearInterval(timer);
+      await scheduler.stop();
       await app.close();
       ctx.close();
     });
