@@ -49,6 +49,8 @@ export interface MissingData {
   year: number;
   /** E.g. "3.1 cannot be computed for 2023: no absence data". */
   message: string;
+  /** The data kinds (manifest `requires:` names, see src/report/missing.ts) that are missing. */
+  dataKinds?: string[];
 }
 
 export interface ProcessingReport {
