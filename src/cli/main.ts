@@ -9,6 +9,7 @@ import { registerDataCommands } from './commands/data.js';
 import { registerDeliveryCommands } from './commands/delivery.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerSourcesCommands } from './commands/sources.js';
+import { registerStatusCommand } from './commands/status.js';
 
 /** Exit codes: 0 success, 1 the job failed, 2 usage or configuration error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerAnswerCommands(program);
   registerDeliveryCommands(program);
   registerSourcesCommands(program);
+  registerStatusCommand(program);
   // Every subcommand reports usage errors the same way (exit 2) instead of exiting on its own.
   const override = (c: Command) => {
     c.exitOverride();

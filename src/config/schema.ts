@@ -102,7 +102,7 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        schedule: { type: 'string', minLength: 9, description: 'cron expression (node-cron), e.g. "0 2 * * *"; "off" disables' },
+        schedule: { type: 'string', minLength: 1, description: 'cron expression (node-cron), e.g. "0 2 * * *"; "off" disables' },
         timezone: { type: 'string', minLength: 1 },
       },
     },
