@@ -12,6 +12,7 @@ import { iriSafe, isValidIri } from './iri.js';
 import { compileJsonPath } from './jsonpath.js';
 import { isValidLanguageTag } from './language.js';
 import type { TermMapDef } from './model.js';
+import type { TemplatePart } from './template.js';
 import { blankTerm, escapeLiteral, iriTerm } from './nquads.js';
 import { shortIri, XSD_BOOLEAN, XSD_DOUBLE, XSD_INTEGER } from './vocab.js';
 import { lexicalCheck } from './datatypes.js';
@@ -209,28 +210,75 @@ const asciiSafe = (s: string) => iriSafe(s, true);
  * Raw IRI strings (not N-Quads terms) of an IRI-valued term map: used for datatype maps and, wrapped,
  * for IRI terms. Relative IRIs get the base IRI prepended; IRI and URI term types are validated.
  */
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+const IRI_FORBIDDEN = /[\x00-\x20<>"{}|^`\\]/;
+
+/**
+ * Whether a template's generated IRIs are absolute, decided from its fixed start: slot values are
+ * percent-encoded (no ":"), so only the text before the first slot can make a scheme.
+ */
+function staticScheme(first: string): 'absolute' | 'relative' | 'unknown' {
+  if (SCHEME.test(first)) return 'absolute';
+  if (first.length > 0 && (!/^[A-Za-z]/.test(first) || /[^A-Za-z0-9+.-]/.test(first))) return 'relative';
+  return 'unknown';
+}
+
+/**
+ * For an IRI template with encoded slots whose absoluteness is known up front: the parts with the base
+ * IRI already prepended, and whether the output needs no validation at all.
+ */
+function resolveIriTemplate(def: TermMapDef, ctx: TermContext): { parts: TemplatePart[]; safe: boolean } | undefined {
+  const e = def.expr;
+  if (e.kind !== 'template' || def.termType === 'UnsafeIRI') return undefined;
+  const first = e.parts.length > 0 && 'text' in e.parts[0]! ? e.parts[0].text : '';
+  const scheme = staticScheme(first);
+  if (scheme === 'unknown') return undefined;
+  const rest = first === '' ? e.parts : e.parts.slice(1);
+  const prefix = scheme === 'relative' ? ctx.baseIri + first : first;
+  const parts: TemplatePart[] = [{ text: prefix }, ...rest];
+  const texts = parts.filter((p): p is { text: string } => 'text' in p).map((p) => p.text);
+  const safe = SCHEME.test(prefix) && texts.every((t) => !IRI_FORBIDDEN.test(t) && (def.termType !== 'URI' || !/[^\x00-\x7f]/.test(t)));
+  return { parts, safe };
+}
+
+/**
+ * Raw IRI strings (not N-Quads terms) of an IRI-valued term map: used for datatype maps and join keys.
+ * Relative IRIs get the base IRI prepended; IRI and URI term types are validated.
+ */
 export function compileIriValues(def: TermMapDef, ctx: TermContext): ValueFn {
+  return compileIri(def, ctx, false);
+}
+
+function compileIri(def: TermMapDef, ctx: TermContext, asTerms: boolean): ValueFn {
   const tt = def.termType;
-  const encode = def.expr.kind === 'template' ? (tt === 'UnsafeIRI' ? undefined : tt === 'URI' ? asciiSafe : iriSafe) : undefined;
-  const values = compileValues(def, ctx, encode);
+  const e = def.expr;
+  if (e.kind === 'constant') {
+    const v = asTerms ? iriTerm(e.constant.value) : e.constant.value;
+    return () => v;
+  }
+  const encode = e.kind === 'template' ? (tt === 'UnsafeIRI' ? undefined : tt === 'URI' ? asciiSafe : iriSafe) : undefined;
+  const resolved = resolveIriTemplate(def, ctx);
+  if (resolved?.safe) {
+    // Nothing to check: build the N-Quads term in the template itself.
+    if (!asTerms) return compileTemplate(resolved.parts, ctx, def.where, encode);
+    const parts = resolved.parts.map((p) => ({ ...p }));
+    (parts[0] as { text: string }).text = '<' + (parts[0] as { text: string }).text;
+    const last = parts[parts.length - 1]!;
+    if ('text' in last) last.text += '>';
+    else parts.push({ text: '>' });
+    return compileTemplate(parts, ctx, def.where, encode);
+  }
+  const values = resolved ? compileTemplate(resolved.parts, ctx, def.where, encode) : compileValues(def, ctx, encode);
   const base = ctx.baseIri;
   const where = def.where;
   const validate = tt !== 'UnsafeIRI';
-  // A template whose fixed start has a scheme and whose slots are encoded can only yield valid IRIs.
-  const e = def.expr;
-  const alwaysAbsolute =
-    e.kind === 'template' && e.parts.length > 0 && 'text' in e.parts[0]! && /^[A-Za-z][A-Za-z0-9+.-]*:[^\x00-\x20<>"{}|^`\\]*$/.test(e.parts[0].text);
-  const safeTemplate =
-    alwaysAbsolute && encode !== undefined && e.kind === 'template' && e.parts.every((p) => !('text' in p) || !/[\x00-\x20<>"{}|^`\\]/.test(p.text));
-  if (e.kind === 'constant') return values;
-  if (safeTemplate) return values;
   const fix = (x: Val): string => {
     let s = str(x);
-    if (!alwaysAbsolute && !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(s)) s = base + s;
+    if (!resolved && !SCHEME.test(s)) s = base + s;
     if (validate && (!isValidIri(s) || (tt === 'URI' && /[^\x00-\x7f]/.test(s)))) {
       throw new RmlError(`${where}: the generated ${tt === 'URI' ? 'URI' : 'IRI'} <${s}> is not valid (it has a character IRIs do not allow, or no scheme); fix the source value, or use a template (values are percent-encoded) or rml:termType rml:UnsafeIRI`);
     }
-    return s;
+    return asTerms ? iriTerm(s) : s;
   };
   return (v) => {
     const x = values(v);
@@ -255,12 +303,7 @@ export function compileTermMap(def: TermMapDef, ctx: TermContext): TermFn {
     case 'IRI':
     case 'URI':
     case 'UnsafeIRI': {
-      if (def.expr.kind === 'constant') {
-        const t = iriTerm(def.expr.constant.value);
-        return () => t;
-      }
-      const iris = compileIriValues(def, ctx);
-      return (v) => mapTerms(iris(v), (x) => iriTerm(x as string));
+      return compileIri(def, ctx, true) as TermFn;
     }
     case 'BlankNode': {
       if (def.expr.kind === 'none') {
