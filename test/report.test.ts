@@ -1,13 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Parser, Store, type Quad } from 'n3';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { formatReportSummary, htmlFileFor, readReportFile } from '../src/cli/commands/report.js';
+import { openDb, type Db } from '../src/db/open.js';
 import { NS } from '../src/ontology/namespaces.js';
 import { MAX_TABLE_ROWS, escapeHtml, renderReportHtml } from '../src/report/html.js';
 import { DATA_KINDS, RequirementError, loadIndicatorRequirements, missingData, periodDate, type IndicatorRequirements } from '../src/report/missing.js';
 import type { ProcessingReport } from '../src/report/types.js';
 import { ontologyFiles, parseTurtleFiles } from '../src/validation/ontology.js';
-import { ROOT, tempDir } from './helpers.js';
+import { ROOT, tempDir, writeConfig } from './helpers.js';
 
 const PREFIXES = `
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
@@ -237,5 +239,110 @@ describe('HTML processing report', () => {
     const html = renderReportHtml(report({ files: [{ file: 'clauses.csv', rowsRead: rejections.length, rowsMapped: 0, rowsRejected: rejections.length, triples: 0, rejections }] }));
     expect(html).toContain(`Showing the first 2,000 of 2,005; the JSON report holds them all.`);
     expect(html.match(/<td>clauses\.csv<\/td><td class="n">/g)).toHaveLength(MAX_TABLE_ROWS);
+  });
+});
+
+// ---------------------------------------------------------------- kikv report
+
+describe('kikv report', () => {
+  async function run(args: string[], configFile: string): Promise<{ stdout: string; stderr: string; exitCode: number | undefined }> {
+    const { Command } = await import('commander');
+    const { registerReportCommands } = await import('../src/cli/commands/report.js');
+    const program = new Command('kikv').option('-c, --config <file>').exitOverride();
+    registerReportCommands(program);
+    program.commands.forEach((c) => c.exitOverride());
+    let stdout = '';
+    let stderr = '';
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((stdout += String(s)), true));
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((stderr += String(s)), true));
+    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void (stdout += `${a.join(' ')}\n`));
+    const before = process.exitCode;
+    process.exitCode = undefined;
+    try {
+      await program.parseAsync(['--config', configFile, ...args], { from: 'user' });
+      return { stdout, stderr, exitCode: process.exitCode as number | undefined };
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+      log.mockRestore();
+      process.exitCode = before;
+    }
+  }
+
+  function insertRun(db: Db, r: { status: string; report: string | null; snapshot?: string; error?: string }): void {
+    db.prepare(
+      `INSERT INTO import_runs (trigger, started_at, finished_at, status, snapshot_hash, report_file, error, rows_read, rows_mapped, rows_rejected, holder_pid, holder_host, heartbeat_at)
+       VALUES ('manual', ?, ?, ?, ?, ?, ?, 160, 158, 2, 1, 'test', ?)`,
+    ).run('2024-01-10T02:00:00.000Z', '2024-01-10T02:00:07.500Z', r.status, r.snapshot ?? null, r.report, r.error ?? null, '2024-01-10T02:00:07.500Z');
+  }
+
+  it('says so when no import has run yet', async () => {
+    const cfg = writeConfig();
+    const r = await run(['report'], cfg.file);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('There is no processing report yet: no import has run. Run `kikv import` first.');
+  });
+
+  it("prints a short summary of the last import's report and both paths", async () => {
+    const cfg = writeConfig();
+    mkdirSync(join(cfg.dataDir, 'reports'), { recursive: true });
+    const json = join(cfg.dataDir, 'reports', 'import-1.json');
+    writeFileSync(json, JSON.stringify(report()));
+    const db = openDb(cfg.dataDir);
+    db.prepare(`INSERT INTO snapshots (hash, created_at, quads, source, ontology_version, report_file, rows_read, rows_mapped, rows_rejected) VALUES (?, ?, 1, 's', 'onz-3.0.0', ?, 160, 158, 2)`).run('f'.repeat(64), '2024-01-10T02:00:07.500Z', json);
+    insertRun(db, { status: 'succeeded', report: json, snapshot: 'f'.repeat(64) });
+    db.close();
+
+    const r = await run(['report'], cfg.file);
+    expect(r.exitCode).toBeUndefined();
+    expect(r.stdout).toContain('Last import (run #1, manual, succeeded), finished 2024-01-10T02:00:07.500Z');
+    expect(r.stdout).toContain(`snapshot    ${'f'.repeat(64)}`);
+    expect(r.stdout).toContain('rows        160 read, 158 mapped, 2 rejected; 780 statements');
+    expect(r.stdout).toContain('SHACL       1 violation(s), 1 warning(s), 0 note(s)');
+    expect(r.stdout).toContain('3.1 cannot be computed for 2023: no absence data');
+    expect(r.stdout).toContain(`Report (JSON) ${json}`);
+    expect(r.stdout).toContain(`Report (HTML) ${json.replace(/\.json$/, '.html')} (not written by this import`);
+
+    const asJson = await run(['report', '--json'], cfg.file);
+    expect(JSON.parse(asJson.stdout)).toEqual(report());
+    const asHtml = await run(['report', '--html'], cfg.file);
+    expect(asHtml.stdout).toContain('<h1>Processing report</h1>');
+    // The page the import wrote is printed as it is.
+    writeFileSync(json.replace(/\.json$/, '.html'), '<!doctype html><p>as written</p>');
+    expect((await run(['report', '--html'], cfg.file)).stdout).toBe('<!doctype html><p>as written</p>');
+    expect((await run(['report'], cfg.file)).stdout).not.toContain('not written by this import');
+  });
+
+  it('shows a failed import, and says when the last run left no report', async () => {
+    const cfg = writeConfig();
+    mkdirSync(join(cfg.dataDir, 'reports'), { recursive: true });
+    const json = join(cfg.dataDir, 'reports', 'import-2.json');
+    writeFileSync(json, JSON.stringify(report({ snapshot: undefined, fileErrors: [{ file: 'absences.csv', reason: 'not found' }] })));
+    const db = openDb(cfg.dataDir);
+    insertRun(db, { status: 'failed', report: json });
+    let r = await run(['report'], cfg.file);
+    expect(r.stdout).toContain('(run #1, manual, failed)');
+    expect(r.stdout).toContain('snapshot    none made');
+    expect(r.stdout).toContain('NOT READ    absences.csv: not found');
+    insertRun(db, { status: 'failed', report: null, error: 'database unreachable' });
+    db.close();
+    r = await run(['report'], cfg.file);
+    expect(r.stdout).toContain('The last import (run #2, failed at 2024-01-10T02:00:07.500Z) wrote no report: database unreachable. Showing the report of run #1.');
+  });
+
+  it('refuses --json together with --html', async () => {
+    const cfg = writeConfig();
+    await expect(run(['report', '--json', '--html'], cfg.file)).rejects.toThrow(/choose one of --json and --html/);
+  });
+
+  it('older report files (fewer fields) still summarise and render', () => {
+    const dir = tempDir();
+    const f = join(dir, 'old.json');
+    writeFileSync(f, JSON.stringify({ source: '/old', files: [{ table: 'clients', file: 'clients.csv', rowsRead: 3, rowsMapped: 3, rowsRejected: 0, triples: 9, rejections: [] }], fileErrors: [], totals: { rowsRead: 3, rowsMapped: 3, rowsRejected: 0 } }));
+    const r = readReportFile(f);
+    expect(r.totals).toEqual({ rowsRead: 3, rowsMapped: 3, rowsRejected: 0, triples: 9 });
+    expect(renderReportHtml(r)).toContain('clients.csv');
+    expect(formatReportSummary(r, { jsonFile: f, htmlFile: htmlFileFor(f) })).toContain('rows        3 read, 3 mapped, 0 rejected; 9 statements');
+    expect(() => readReportFile(join(dir, 'gone.json'))).toThrow(/no longer exists; run `kikv import`/);
   });
 });

@@ -70,7 +70,7 @@ export function compiledShapes(ontologyVersion: string, ontologyDir: string = ON
  * which node.
  */
 export async function validateQuads(
-  quads: Quad[] | Iterable<Quad>,
+  quads: Quad[] | Iterable<Quad> | Store,
   ontologyVersion: string,
   options: { ontologyDir?: string } = {},
 ): Promise<ShaclViolation[]> {
