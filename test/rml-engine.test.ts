@@ -1,7 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { startPostgresCluster } from '../src/conformance/postgres-cluster.js';
 import { compileMapping, loadMapping, runMapping, RmlError, type LogicalSourceSpec, type RecordOrigin, type RunOptions } from '../src/mapping/rml/index.js';
 
 const PREFIXES = `@prefix rml: <http://w3id.org/rml/> .
@@ -182,6 +184,53 @@ describe('RML engine', () => {
       '<http://example.com/base/p/1> <http://example.com/ns#name> "René" .',
       '<http://example.com/base/p/2> <http://example.com/ns#name> "Zoë" .',
     ]);
+  });
+
+  it('reads PostgreSQL tables and queries with the natural datatypes of their columns', async () => {
+    const cluster = await startPostgresCluster();
+    try {
+      const client = new pg.Client({ host: cluster.host, port: cluster.port, user: cluster.user, password: cluster.password, database: cluster.database });
+      await client.connect();
+      await client.query(`CREATE TABLE "Staff" (id integer, name text, rate double precision, pay numeric(8,2), active boolean, born date, note text)`);
+      await client.query(`INSERT INTO "Staff" VALUES (1, 'Ann', 0.5, 1234.50, true, '1980-02-29', NULL), (2, 'Bob', 12, 10, false, '1990-01-01', 'x')`);
+      await client.end();
+      const dsn = `jdbc:postgresql://${cluster.host}:${cluster.port}/${cluster.database}`;
+      const db = `rml:source [ a rml:Source, d2rq:Database ; d2rq:jdbcDSN "${dsn}" ; d2rq:username "${cluster.user}" ; d2rq:password "${cluster.password}" ]`;
+      const ttl = `@prefix d2rq: <http://www.wiwiss.fu-berlin.de/suhl/bizer/D2RQ/0.1#> .
+<#T> a rml:TriplesMap ; rml:logicalSource [ ${db} ; rml:referenceFormulation rml:SQL2008Table ; rml:iterator "Staff" ] ;
+  rml:subjectMap [ rml:template "s/{id}" ] ;
+  rml:predicateObjectMap [ rml:predicate ex:id ; rml:objectMap [ rml:reference "id" ] ] ;
+  rml:predicateObjectMap [ rml:predicate ex:rate ; rml:objectMap [ rml:reference "rate" ] ] ;
+  rml:predicateObjectMap [ rml:predicate ex:pay ; rml:objectMap [ rml:reference "pay" ] ] ;
+  rml:predicateObjectMap [ rml:predicate ex:active ; rml:objectMap [ rml:reference "active" ] ] ;
+  rml:predicateObjectMap [ rml:predicate ex:born ; rml:objectMap [ rml:reference "born" ] ] ;
+  rml:predicateObjectMap [ rml:predicate ex:note ; rml:objectMap [ rml:reference "note" ] ] .
+<#Q> a rml:TriplesMap ; rml:logicalSource [ ${db} ; rml:referenceFormulation rml:SQL2008Query ; rml:iterator "SELECT id, upper(name) AS shout FROM \\"Staff\\" WHERE active" ] ;
+  rml:subjectMap [ rml:template "s/{id}" ] ;
+  rml:predicateObjectMap [ rml:predicate ex:shout ; rml:objectMap [ rml:reference "shout" ; rml:language "en" ] ] .`;
+      const dir = dirWith({});
+      const { statements, stats } = await run(ttl, dir);
+      const x = (t: string) => `^^<http://www.w3.org/2001/XMLSchema#${t}>`;
+      expect(statements).toEqual(
+        [
+          `<http://example.com/base/s/1> <http://example.com/ns#active> "true"${x('boolean')} .`,
+          `<http://example.com/base/s/1> <http://example.com/ns#born> "1980-02-29"${x('date')} .`,
+          `<http://example.com/base/s/1> <http://example.com/ns#id> "1"${x('integer')} .`,
+          `<http://example.com/base/s/1> <http://example.com/ns#pay> "1234.50"${x('decimal')} .`,
+          `<http://example.com/base/s/1> <http://example.com/ns#rate> "5.0E-1"${x('double')} .`,
+          `<http://example.com/base/s/1> <http://example.com/ns#shout> "ANN"@en .`,
+          `<http://example.com/base/s/2> <http://example.com/ns#active> "false"${x('boolean')} .`,
+          `<http://example.com/base/s/2> <http://example.com/ns#born> "1990-01-01"${x('date')} .`,
+          `<http://example.com/base/s/2> <http://example.com/ns#id> "2"${x('integer')} .`,
+          `<http://example.com/base/s/2> <http://example.com/ns#note> "x" .`,
+          `<http://example.com/base/s/2> <http://example.com/ns#pay> "10.00"${x('decimal')} .`,
+          `<http://example.com/base/s/2> <http://example.com/ns#rate> "1.2E1"${x('double')} .`,
+        ].sort(),
+      );
+      expect(stats.sources.map((s) => s.label).sort()).toEqual(['pg:Staff', 'pg:query']);
+    } finally {
+      await cluster.stop();
+    }
   });
 
   it('accepts YARRRML', async () => {

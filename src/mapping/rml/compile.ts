@@ -166,7 +166,7 @@ function compileTermMap(g: MappingGraph, node: Term, role: Role, where: string):
   const template = g.one(node, r('template'), fail('template'));
   const given = [constant && 'rml:constant', reference && 'rml:reference', template && 'rml:template'].filter(Boolean);
   if (given.length > 1) throw new RmlError(`${where} has ${given.join(' and ')}; a term map takes exactly one of rml:constant, rml:reference, rml:template`);
-  if (g.has(node, r('functionExecution'))) throw new RmlError(`${where} uses rml:functionExecution (RML-FNML), which this engine does not support; use a template or reference`);
+  if (g.has(node, 'http://semweb.mmlab.be/ns/fnml#functionValue') || g.has(node, r('functionExecution'))) throw new RmlError(`${where} uses a function (RML-FNML / FnO, e.g. a YARRRML function or condition), which this engine does not support; use a template or reference`);
 
   let expr: Expression;
   if (constant) expr = { kind: 'constant', constant };
@@ -329,7 +329,7 @@ function compileLogicalSource(g: MappingGraph, tm: Term, name: string): LogicalS
       }
       const encTerm = one(src, r('encoding')) ?? one(src, CSVW + 'encoding');
       const encoding = encTerm ? encodingLabel(encTerm, where) : 'utf-8';
-      const dialect = one(src, CSVW + 'dialect');
+      const dialect = one(src, CSVW + 'dialect') ?? one(src, r('dialect'));
       const delimTerm = one(src, CSVW + 'delimiter') ?? one(src, r('delimiter')) ?? (dialect ? one(dialect, CSVW + 'delimiter') : undefined);
       const delimiter = str(delimTerm, 'csvw:delimiter');
       if (delimiter !== undefined && delimiter.length !== 1) {

@@ -163,6 +163,12 @@ export interface RunStats {
   sources: Array<{ label: string; records: number; statements: number }>;
 }
 
+/**
+ * Runs every triples map, reading each distinct logical source once. Statements are emitted as they are
+ * generated (the output dataset is their set: the same statement may be emitted more than once).
+ * Throws RmlError for mapping errors and for data errors when there is no onRecordError, and
+ * SourceFileError (PgSourceError for databases) when a source cannot be read at all.
+ */
 export async function runMapping(m: CompiledMapping, opts: RunOptions): Promise<RunStats> {
   const defs = (m as CompiledMappingImpl).defs;
   if (!defs) throw new TypeError('runMapping: the mapping was not made by loadMapping/compileMapping');

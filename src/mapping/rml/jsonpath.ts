@@ -97,14 +97,15 @@ function apply(seg: Segment, node: unknown, out: unknown[]): void {
 }
 
 function parse(path: string, where: string): Segment[] {
-  const fail = (pos: number, why: string): never => {
-    throw new RmlError(`${where}: invalid JSONPath "${path}" at position ${pos}: ${why}. Example of a valid path: $.items[*].name`);
-  };
   let i = 0;
   // References may omit the root ("name" means "$.name").
   let src = path.trim();
-  if (src.startsWith('$') || src.startsWith('@')) i = 1;
-  else src = '.' + src, (i = 0);
+  const rooted = src.startsWith('$') || src.startsWith('@');
+  if (rooted) i = 1;
+  else src = '.' + src;
+  const fail = (pos: number, why: string): never => {
+    throw new RmlError(`${where}: invalid JSONPath "${path}" at position ${rooted ? pos : pos - 1}: ${why}. Example of a valid path: $.items[*].name`);
+  };
   const segs: Segment[] = [];
   while (i < src.length) {
     const c = src[i]!;
