@@ -6,8 +6,12 @@ import type { Db } from '../db/open.js';
 import { RmlError } from '../mapping/rml/errors.js';
 import { loadMapping, runMapping } from '../mapping/rml/index.js';
 import type { OpenSource, RecordOrigin } from '../mapping/rml/types.js';
+import { Parser, Store, type Quad } from 'n3';
 import { calendarLines, calendarSpan } from '../ontology/calendar.js';
+import { renderReportHtml } from '../report/html.js';
+import { loadIndicatorRequirements, missingData } from '../report/missing.js';
 import type { ProcessingReport, ShaclViolation, SourceReport } from '../report/types.js';
+import { validateQuads } from '../validation/shacl.js';
 import { SourceFileError } from '../sources/csv.js';
 import { pgOpenSource } from '../sources/pg.js';
 import { loadStagingSchema } from '../sources/staging.js';
@@ -112,12 +116,18 @@ export async function importSource(cfg: AgentConfig, db: Db, actor: string): Pro
   }
   report.files.unshift(...check.reports);
 
-  const span = calendarSpan(cfg.indicators.reportingYear, check.period);
-  lines.push(...calendarLines(span.fromYear, span.toYear));
+  const year = cfg.indicators.reportingYear;
+  const span = calendarSpan(year, check.period);
+  const calendar = calendarLines(span.fromYear, span.toYear);
+  // SHACL looks at the mapped data only; the missing-data check also needs the calendar.
+  const mapped = new Store(new Parser({ format: 'N-Quads' }).parse(lines.join('\n')));
+  report.violations.push(...(await validate(cfg, mapped, origins, stagingLabels)));
+  mapped.addQuads(new Parser({ format: 'N-Quads' }).parse(calendar.join('\n')));
+  report.missing = missingData(mapped, loadIndicatorRequirements(cfg.indicators.packs, cfg.indicators.profiles), year);
+
+  for (const l of calendar) lines.push(l);
   const nquads = canonicalNQuads(lines);
   lines.length = 0;
-
-  report.violations.push(...(await validate(cfg, nquads, origins, stagingLabels)));
   const [name, version] = splitOntology(cfg.mapping.ontology);
   const snapshot = storeSnapshot(cfg.storage.dataDir, nquads, {
     createdAt: new Date().toISOString(),
@@ -129,9 +139,14 @@ export async function importSource(cfg: AgentConfig, db: Db, actor: string): Pro
   return finish(cfg, db, actor, report, reportFile, snapshot);
 }
 
-/** SHACL validation of the snapshot, each violation traced to the source row of its focus node. */
-async function validate(_cfg: AgentConfig, _nquads: string, _origins: Map<string, RecordOrigin>, _labels: Map<string, string>): Promise<ShaclViolation[]> {
-  return [];
+/** SHACL validation of the mapped data, each violation traced to the source row of its focus node. */
+async function validate(cfg: AgentConfig, mapped: Store, origins: Map<string, RecordOrigin>, labels: Map<string, string>): Promise<ShaclViolation[]> {
+  const violations = await validateQuads(mapped as unknown as Iterable<Quad>, cfg.mapping.ontology);
+  for (const v of violations) {
+    const o = origins.get(`<${v.focusNode}>`);
+    if (o) v.origin = { file: labels.get(o.source) ?? o.source, row: o.row };
+  }
+  return violations;
 }
 
 /** Writes the report (JSON and HTML), records the snapshot, and audits the outcome. */
@@ -142,6 +157,7 @@ function finish(cfg: AgentConfig, db: Db, actor: string, report: ProcessingRepor
     { rowsRead: 0, rowsMapped: 0, rowsRejected: 0, triples: 0 },
   );
   writeAtomically(reportFile, `${JSON.stringify(report, null, 2)}\n`);
+  writeAtomically(reportFile.replace(/\.json$/, '.html'), renderReportHtml(report));
   if (!snapshot) {
     appendAudit(db, { actor, action: 'import.failed', details: { source: report.source, fileErrors: report.fileErrors, report: reportFile } });
     return { report, reportFile };
