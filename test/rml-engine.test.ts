@@ -257,6 +257,24 @@ mappings:
     ]);
   });
 
+  it('reads legacy RML (semweb.mmlab.be rml:, R2RML rr:, ql:)', async () => {
+    const dir = dirWith({ 'people.csv': PEOPLE, 'depts.csv': DEPTS });
+    const ttl = `@prefix rr: <http://www.w3.org/ns/r2rml#> . @prefix rml: <http://semweb.mmlab.be/ns/rml#> . @prefix ql: <http://semweb.mmlab.be/ns/ql#> .
+@prefix ex: <http://example.com/ns#> .
+<#P> rml:logicalSource [ rml:source "people.csv" ; rml:referenceFormulation ql:CSV ] ;
+  rr:subjectMap [ rr:template "http://example.com/person/{id}" ; rr:class ex:Person ; rr:graph ex:G ] ;
+  rr:predicateObjectMap [ rr:predicate ex:name ; rr:objectMap [ rml:reference "name" ] ] ;
+  rr:predicateObjectMap [ rr:predicate ex:dept ; rr:objectMap [ rr:parentTriplesMap <#D> ; rr:joinCondition [ rr:child "dept" ; rr:parent "code" ] ] ] .
+<#D> rml:logicalSource [ rml:source "depts.csv" ; rml:referenceFormulation ql:CSV ] ;
+  rr:subjectMap [ rr:template "http://example.com/dept/{code}" ] .`;
+    const m = compileMapping(ttl, join(dir, 'legacy.ttl'));
+    const lines: string[] = [];
+    await runMapping(m, { baseIri: 'http://x/', mappingDirectory: dir, currentWorkingDirectory: '/nonexistent', emit: (s) => lines.push(s) });
+    expect(lines).toContain('<http://example.com/person/1> <http://example.com/ns#dept> <http://example.com/dept/10> <http://example.com/ns#G> .');
+    expect(lines).toContain('<http://example.com/person/2> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://example.com/ns#Person> <http://example.com/ns#G> .');
+    expect(lines).toHaveLength(9);
+  });
+
   it('names the triples map and what to fix in mapping errors', async () => {
     expect(() => compileMapping(PREFIXES + `<#T> a rml:TriplesMap ; ${csvSource('x.csv')} .`, '/tmp/m.ttl')).toThrow(/triples map <file:\/\/\/tmp\/m.ttl#T> has no subject map/);
     expect(() =>
