@@ -7,6 +7,7 @@ import { UsageError } from './context.js';
 import { registerAnswerCommands } from './commands/answers.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerDeliveryCommands } from './commands/delivery.js';
+import { registerReportCommands } from './commands/report.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerSourcesCommands } from './commands/sources.js';
 import { registerStatusCommand } from './commands/status.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerDataCommands(program);
   registerAnswerCommands(program);
   registerDeliveryCommands(program);
+  registerReportCommands(program);
   registerSourcesCommands(program);
   registerStatusCommand(program);
   // Every subcommand reports usage errors the same way (exit 2) instead of exiting on its own.
