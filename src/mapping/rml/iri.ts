@@ -49,9 +49,11 @@ export function isAbsoluteIri(s: string): boolean {
   return SCHEME.test(s);
 }
 
-/** A usable absolute IRI: a scheme and no character that IRIs forbid (spaces, quotes, braces...). */
+const BAD_PERCENT = /%(?![0-9A-Fa-f]{2})/;
+
+/** A usable absolute IRI: a scheme, no character that IRIs forbid (spaces, quotes, braces...), and every % starting an escape. */
 export function isValidIri(s: string): boolean {
-  return SCHEME.test(s) && !FORBIDDEN.test(s);
+  return SCHEME.test(s) && !FORBIDDEN.test(s) && !BAD_PERCENT.test(s);
 }
 
 /** Relative IRIs get the base IRI prepended (RML-Core: concatenation, not RFC 3986 resolution). */

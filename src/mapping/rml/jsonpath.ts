@@ -83,9 +83,10 @@ function apply(seg: Segment, node: unknown, out: unknown[]): void {
       return;
     }
     case 'descend': {
+      // Breadth-first (document order per level), as a queue with a moving head.
       const stack: unknown[] = [node];
-      while (stack.length) {
-        const n = stack.shift();
+      for (let head = 0; head < stack.length; head++) {
+        const n = stack[head];
         apply(seg.inner, n, out);
         if (n !== null && typeof n === 'object') {
           for (const v of Array.isArray(n) ? n : Object.values(n)) if (v !== null && typeof v === 'object') stack.push(v);
