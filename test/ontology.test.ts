@@ -5,7 +5,7 @@ import sparqljs from 'sparqljs';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { NS } from '../src/ontology/namespaces.js';
-import { ONTOLOGY_DIR, ontologyFiles, ontologyVersions, parseTurtleFiles } from '../src/validation/ontology.js';
+import { ONTOLOGY_DIR, ontologyFacts, ontologyFiles, ontologyVersions, parseTurtleFiles } from '../src/validation/ontology.js';
 
 /**
  * Every ONZ or extension term the project uses must be declared in ontology/ with its exact IRI.
@@ -267,6 +267,20 @@ describe('ontology/', () => {
         }
       }
     }
+  });
+});
+
+describe('reference facts for snapshots', () => {
+  it('gives the individual facts queries read from the data (ZK 14.2: care profile about VV, delivery forms typed)', () => {
+    const facts = new Store(ontologyFacts(VERSION));
+    expect(facts.countQuads(`${NS['onz-zorg']}4VV`, `${NS['onz-g']}isAbout`, `${NS['onz-zorg']}VV`, null)).toBe(1);
+    expect(facts.countQuads(`${NS['onz-zorg']}VV`, RDF_TYPE, `${NS['onz-zorg']}LangdurigeZorgSector`, null)).toBe(1);
+    expect(facts.countQuads(`${NS['onz-zorg']}instelling`, RDF_TYPE, `${NS['onz-zorg']}Leveringsvorm`, null)).toBe(1);
+    expect(facts.countQuads(`${NS.ext}EenOpEenToezicht`, `${NS.rdfs}label`, null, null)).toBe(2);
+    // No class or property declarations, no OWL bookkeeping, no comments.
+    expect(facts.countQuads(null, RDF_TYPE, `${NS.owl}NamedIndividual`, null)).toBe(0);
+    expect(facts.countQuads(`${NS['onz-pers']}ArbeidsOvereenkomst`, null, null, null)).toBe(0);
+    expect(facts.countQuads(null, `${NS.rdfs}comment`, null, null)).toBe(0);
   });
 });
 

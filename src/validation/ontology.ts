@@ -78,3 +78,23 @@ export function parseTurtleFiles(files: string[]): Quad[] {
   }
   return quads;
 }
+
+const OWL = 'http://www.w3.org/2002/07/owl#';
+const RDF_TYPE = 'http://www.w3.org/1999/02/22-rdf-syntax-ns#type';
+const RDFS_LABEL = 'http://www.w3.org/2000/01/rdf-schema#label';
+
+/**
+ * The facts about reference individuals that queries read from the data graph, for a snapshot to
+ * carry: each individual's class (e.g. onz-zorg:instelling a onz-zorg:Leveringsvorm, which ZK 14.2
+ * tests), its links to other individuals (onz-zorg:4VV onz-g:isAbout onz-zorg:VV) and its labels.
+ * OWL bookkeeping (owl:NamedIndividual, comments) is left out.
+ */
+export function ontologyFacts(version: string, dir: string = ONTOLOGY_DIR): Quad[] {
+  const quads = parseTurtleFiles(ontologyFiles(version, dir));
+  const individuals = new Set(quads.filter((q) => q.predicate.value === RDF_TYPE && q.object.value === `${OWL}NamedIndividual`).map((q) => q.subject.value));
+  return quads.filter((q) => {
+    if (!individuals.has(q.subject.value)) return false;
+    if (q.predicate.value === RDF_TYPE) return !q.object.value.startsWith(OWL);
+    return q.predicate.value === RDFS_LABEL || /^http:\/\/purl\.org\/ozo\/onz-[a-z]+#/.test(q.predicate.value) || q.predicate.value.startsWith('https://w3id.org/kikv-agent/ext#');
+  });
+}
