@@ -237,7 +237,7 @@ function resolveIriTemplate(def: TermMapDef, ctx: TermContext): { parts: Templat
   const prefix = scheme === 'relative' ? ctx.baseIri + first : first;
   const parts: TemplatePart[] = [{ text: prefix }, ...rest];
   const texts = parts.filter((p): p is { text: string } => 'text' in p).map((p) => p.text);
-  const safe = SCHEME.test(prefix) && texts.every((t) => !IRI_FORBIDDEN.test(t) && (def.termType !== 'URI' || !/[^\x00-\x7f]/.test(t)));
+  const safe = SCHEME.test(prefix) && texts.every((t) => !IRI_FORBIDDEN.test(t) && !/%(?![0-9A-Fa-f]{2})/.test(t) && (def.termType !== 'URI' || !/[^\x00-\x7f]/.test(t)));
   return { parts, safe };
 }
 
