@@ -214,7 +214,7 @@ export async function execute(defs: TriplesMapDef[], opts: EngineRunOptions): Pr
     // Statement output for one record; counts per group.
     const out = (s: string, origin: RecordOrigin) => {
       statements++;
-      emit(s, origin);
+      emit(flat(s), origin);
     };
 
     for await (const batch of stream as AsyncIterable<readonly SourceRecord[]>) {
@@ -351,6 +351,16 @@ export async function execute(defs: TriplesMapDef[], opts: EngineRunOptions): Pr
 
 const DEFAULT_GRAPH: string[] = [''];
 
+/**
+ * Statements are built by concatenation, which V8 keeps as a tree of string pieces. Reading a character
+ * flattens it into one string: a little copying now, but a caller that keeps millions of statements
+ * holds one object each instead of five, which makes garbage collection several times cheaper.
+ */
+function flat(s: string): string {
+  s.charCodeAt(s.length - 1);
+  return s;
+}
+
 function resolveParked(index: JoinIndex, emit: (s: string, o: RecordOrigin) => void): number {
   let count = 0;
   for (const p of index.parked) {
@@ -359,7 +369,7 @@ function resolveParked(index: JoinIndex, emit: (s: string, o: RecordOrigin) => v
       const parents = index.map.get(key);
       if (!parents) continue;
       for (const x of p.subjects) for (const pr of p.predicates) for (const y of parents) for (const g of p.graphs) {
-        emit(x + ' ' + pr + ' ' + y + g + ' .', p.origin);
+        emit(flat(x + ' ' + pr + ' ' + y + g + ' .'), p.origin);
         here++;
       }
     }
