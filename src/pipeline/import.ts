@@ -37,7 +37,7 @@ export async function importSource(cfg: AgentConfig, db: Db, actor: string): Pro
   const startedAt = new Date().toISOString();
   const dir = mappingDirectory(cfg);
   const src = cfg.sources[cfg.mapping.source]!;
-  const csv = { delimiter: src.type === 'csv' ? src.delimiter : ',', encoding: src.type === 'pg' ? 'utf-8' : src.encoding };
+  const csv = { delimiter: src.type === 'csv' ? src.delimiter : ',', encoding: src.type === 'pg' ? 'utf-8' : src.encoding, trim: true };
   const report: ProcessingReport = {
     startedAt,
     finishedAt: startedAt,

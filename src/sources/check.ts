@@ -161,7 +161,7 @@ async function scanCsv(path: string, file: string, src: Extract<SourceConfig, { 
 }
 
 async function scanCsvBatches(path: string, file: string, src: Extract<SourceConfig, { type: 'csv' }>): Promise<{ header: string[]; rows: number; misshapen: number; firstMisshapen?: number }> {
-  const it = readCsvBatches(path, file, { delimiter: src.delimiter, encoding: src.encoding });
+  const it = readCsvBatches(path, file, { delimiter: src.delimiter, encoding: src.encoding, trim: true });
   let rows = 0;
   let misshapen = 0;
   let firstMisshapen: number | undefined;

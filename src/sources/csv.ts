@@ -17,6 +17,11 @@ export interface CsvOptions {
   delimiter: string;
   /** A TextDecoder label: utf-8 (a byte-order mark is skipped), windows-1252, latin1, utf-16le. */
   encoding?: string;
+  /**
+   * Trim spaces around header names and values. RFC 4180 (and RML) keep them, so the engine reads
+   * without; the staging tables trim, because padded exports ("E0001 ") are common and never meant.
+   */
+  trim?: boolean;
 }
 
 /** Thrown when a file cannot be read at all (missing, unreadable, malformed quoting). */
@@ -34,7 +39,7 @@ export class SourceFileError extends Error {
 /**
  * Streams the rows of one RFC 4180 CSV file with a header row, in batches. Rows whose field count
  * differs from the header are still yielded (with `shapeError`) so that the caller can count and
- * report them instead of losing them; blank lines are skipped. Values are trimmed.
+ * report them instead of losing them; blank lines are skipped.
  *
  * Hand-written rather than csv-parse: the import reads every staging file twice (checks, then
  * mapping), and a tokenizer that slices the decoded chunk is several times faster.
@@ -67,12 +72,12 @@ export async function* readCsvBatches(path: string, name: string, opts: CsvOptio
     fields = [];
     if (current.length === 1 && current[0] === '') return; // blank line
     if (!header) {
-      header = current.map((h) => h.trim());
+      header = opts.trim ? current.map((h) => h.trim()) : current;
       return;
     }
     row += 1;
     const values: Record<string, string> = {};
-    for (let i = 0; i < header.length; i++) values[header[i]!] = (current[i] ?? '').trim();
+    for (let i = 0; i < header.length; i++) values[header[i]!] = opts.trim ? (current[i] ?? '').trim() : (current[i] ?? '');
     const out: SourceRow = { file: name, row, line: rowLine, values };
     if (current.length !== header.length) {
       out.shapeError = `has ${current.length} field${current.length === 1 ? '' : 's'} where the header has ${header.length}; check for an unquoted "${opts.delimiter}" or a missing field`;
