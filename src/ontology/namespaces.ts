@@ -10,7 +10,7 @@ export const NS = {
   'onz-org': 'http://purl.org/ozo/onz-org#',
   'onz-zorg': 'http://purl.org/ozo/onz-zorg#',
   'onz-fin': 'http://purl.org/ozo/onz-fin#',
-  /** The project's extension terms for client-record concepts ONZ lacks (ontology/kikv-ext.ttl). */
+  /** The project's extension terms for client-record concepts ONZ lacks (ontology/ext/kikv-ext.ttl). */
   ext: 'https://w3id.org/kikv-agent/ext#',
   /** Reference individuals shipped with the agent (units, qualification values, postcodes, calendar). */
   ref: 'https://w3id.org/kikv-agent/ref/',

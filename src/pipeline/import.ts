@@ -205,7 +205,10 @@ export function summariseReport(r: ProcessingReport, maxRejections = 10): string
   const rejections = r.files.flatMap((f) => f.rejections);
   for (const j of rejections.slice(0, maxRejections)) out.push(`  rejected: ${j.file} row ${j.row} (line ${j.line})${j.column ? `, column ${j.column}` : ''}: ${j.reason}`);
   if (rejections.length > maxRejections) out.push(`  ... and ${rejections.length - maxRejections} more in the report file`);
-  if (r.violations.length > 0) out.push(`  ${r.violations.length} SHACL violation(s); see the report`);
+  if (r.violations.length > 0) {
+    const count = (sev: string) => r.violations.filter((v) => v.severity === sev).length;
+    out.push(`  SHACL: ${count('Violation')} violation(s), ${count('Warning')} warning(s), ${count('Info')} note(s); each with its source row in the report`);
+  }
   for (const m of r.missing) out.push(`  missing: ${m.message}`);
   return out.join('\n');
 }
