@@ -139,18 +139,6 @@ function referenceCsvUses(uses: Uses): void {
   }
 }
 
-function yamlMappingUses(uses: Uses): void {
-  const f = join(ROOT, 'config/mappings/onz.yaml');
-  if (!existsSync(f)) return;
-  const doc = parseYaml(readFileSync(f, 'utf8')) as { prefixes?: Record<string, string>; static?: string };
-  const prefixes = { ...NS, ...(doc.prefixes ?? {}) };
-  walkYaml(doc, (s) => termsOfText(s, prefixes, uses, rel(f)));
-  if (doc.static) {
-    const head = Object.entries(prefixes).map(([p, ns]) => `@prefix ${p}: <${ns}> .`).join('\n');
-    termsOfQuads(new TurtleParser({ format: 'text/turtle' }).parse(`${head}\n${doc.static}`), uses, `${rel(f)} (static)`);
-  }
-}
-
 function packUses(uses: Uses): void {
   const dir = join(ROOT, 'queries');
   for (const f of filesUnder(dir, '.rq')) termsOfSparql(readFileSync(f, 'utf8'), uses, rel(f));
@@ -300,12 +288,6 @@ describe('every ONZ and extension term in use is declared', () => {
     referenceCsvUses(uses);
     expect(uses.has(`${NS['onz-zorg']}4VV`)).toBe(true);
     expect(uses.has(`${NS.ext}verblijfMetBehandeling`)).toBe(true);
-    expect(undeclared(uses, declared)).toEqual([]);
-  });
-
-  it('in the YAML mapping rules (config/mappings/onz.yaml)', () => {
-    const uses: Uses = new Map();
-    yamlMappingUses(uses);
     expect(undeclared(uses, declared)).toEqual([]);
   });
 
