@@ -159,7 +159,10 @@ describe('import scheduler', () => {
     expect(scheduled.report_file).toMatch(/reports\/import-.*\.json$/);
     const audit = listAudit(a.db);
     const started = audit.filter((e) => e.action === 'import.started').map((e) => JSON.parse(e.details) as { run: number; trigger: string });
-    expect(started.slice(0, 2)).toEqual([expect.objectContaining({ run: 1, trigger: 'catch-up' }), expect.objectContaining({ trigger: 'schedule' })]);
+    // An import keeps the event loop busy for seconds, so a per-second slot may be missed in between
+    // and caught up; what matters is the first-start run and that scheduled runs happen.
+    expect(started[0]).toEqual(expect.objectContaining({ run: 1, trigger: 'catch-up' }));
+    expect(started).toContainEqual(expect.objectContaining({ trigger: 'schedule' }));
     const completed = audit.filter((e) => e.action === 'import.completed');
     expect(completed.map((e) => e.actor)).toEqual(expect.arrayContaining(['scheduler (catch-up)', 'scheduler (schedule)']));
     expect(completed.length).toBe(runs.filter((r) => r.status === 'succeeded').length);
