@@ -68,12 +68,18 @@ function runWorker(task: WorkerTask, timeoutMs: number, execArgv: string[] = [])
       clearTimeout(timer);
       const wallMs = performance.now() - t;
       if (result?.ok) return resolve({ result, wallMs });
-      if (result) return resolve({ result, failure: `failed: ${oneLine(result.error ?? 'unknown error')}`, wallMs });
+      if (result) return resolve({ result, failure: `failed: ${explain(oneLine(result.error ?? 'unknown error'))}`, wallMs });
       if (timedOut) return resolve({ failure: `stopped after the ${Math.round(timeoutMs / 1000)} s time limit`, wallMs });
       if (/heap out of memory|Allocation failed/i.test(stderr)) return resolve({ failure: 'ran out of memory (JavaScript heap)', wallMs });
       resolve({ failure: `crashed (${signal ?? `exit code ${code}`})${stderr ? `: ${oneLine(stderr).slice(-200)}` : ''}`, wallMs });
     });
   });
+}
+
+/** Adds what a known failure means. */
+function explain(error: string): string {
+  if (/Invalid string length/.test(error)) return `${error} (a single string over V8's limit of about 512 MB, e.g. the whole snapshot as one string)`;
+  return error;
 }
 
 function oneLine(s: string): string {
@@ -115,7 +121,8 @@ export async function mappingBench(opts: MappingBenchOptions): Promise<void> {
   try {
     console.log('');
     console.log(`mapping: ${opts.rules}`);
-    console.log(`providers over ${YEARS.from}–${YEARS.to} (seed ${FULL.seed}), each run in its own process; peak RSS = kernel maxRSS of that process`);
+    console.log(`providers over ${YEARS.from}–${YEARS.to} (seed ${FULL.seed}), each run in its own process: peak RSS = the kernel's maxRSS of that process,`);
+    console.log('50 ms RSS / peak heap = highest process.memoryUsage() rss / heapUsed sampled every 50 ms, base RSS = before the run (modules and mapping loaded)');
 
     // ---- providers -------------------------------------------------------------------------------
     const providers = new Map<SampleOptions, { dir: string; rows: number }>();
@@ -148,14 +155,14 @@ export async function mappingBench(opts: MappingBenchOptions): Promise<void> {
     const importedSmall = fallback ? await importRun(fallback.p.dir, 150_000) : undefined;
 
     console.log('');
-    console.log(row([['run', 30], ['provider', 27], ['rows', -9], ['triples', -10], ['time', -8], ['triples/s', -10], ['peak RSS', -9], ['base RSS', -9], ['peak heap', -9]]));
+    console.log(row([['run', 30], ['provider', 27], ['rows', -9], ['triples', -10], ['time', -8], ['triples/s', -10], ['peak RSS', -9], ['50 ms RSS', -9], ['base RSS', -9], ['peak heap', -9]]));
     const line = (what: string, o: SampleOptions, p: { rows: number }, out: Outcome) => {
       const r = out.result;
       if (!r?.ok) return console.log(row([[what, 30], [size(o), 27], [int(p.rows), -9], [`${out.failure ?? 'failed'} (after ${sec(out.wallMs)})`, 0]]));
       console.log(
         row([
           [what, 30], [size(o), 27], [int(p.rows), -9], [int(r.statements), -10], [sec(r.ms), -8], [int(rate(r.statements, r.ms)), -10],
-          [mb(r.maxRss), -9], [mb(r.baseRss), -9], [mb(r.peakHeap), -9],
+          [mb(r.maxRss), -9], [mb(r.peakRss), -9], [mb(r.baseRss), -9], [mb(r.peakHeap), -9],
         ]),
       );
     };
@@ -163,6 +170,8 @@ export async function mappingBench(opts: MappingBenchOptions): Promise<void> {
     line('RML-Core engine (mapping)', HALF, half, ours.get(HALF)!);
     line('import end to end (quads)', FULL, full, imported);
     if (fallback && importedSmall) line('import end to end (quads)', fallback.o, fallback.p, importedSmall);
+    const loadMs = ours.get(FULL)?.result?.loadMs;
+    if (loadMs !== undefined) console.log(`(engine time = runMapping, CSV files to N-Quads statements; loadMapping, parsing and compiling the mapping, took ${int(loadMs)} ms more)`);
 
     // ---- RocketRML on the legacy copy, growing providers within its time budget -------------------
     const rocket: Array<{ o: SampleOptions; rows: number; ours: Outcome; rocket?: Outcome; skipped?: string; legacyNotes: string[] }> = [];
@@ -183,7 +192,7 @@ export async function mappingBench(opts: MappingBenchOptions): Promise<void> {
       // Predict from the last rate, with room for superlinear growth (RocketRML builds the whole JSON-LD in memory).
       const predicted = lastRate > 0 ? (expected / lastRate) * 1000 * 1.5 : 0;
       if (!first && predicted > left) {
-        entry.skipped = `not run: about ${sec(predicted / 1.5)} or more at ${int(lastRate)} triples/s, ${sec(Math.max(0, left))} of the RocketRML budget left`;
+        entry.skipped = `not run: about ${sec(predicted / 1.5)} or more at ${int(lastRate)} triples/s, ${sec(Math.max(0, left))} of its budget left (--rocket-budget=SECONDS)`;
         break;
       }
       const outRocket = first ? join(tmp, 'rocketrml.nq') : undefined;
@@ -255,7 +264,7 @@ export async function mappingBench(opts: MappingBenchOptions): Promise<void> {
       const imp = imported.result?.ok ? { o: FULL, r: imported.result } : fallback && importedSmall?.result?.ok ? { o: fallback.o, r: importedSmall.result } : undefined;
       if (imp) {
         const ri = rate(imp.r.statements, imp.r.ms);
-        console.log(`  whole import (staging checks + mapping + calendar + canonical snapshot), ${size(imp.o)}: ${int(ri)} quads/s, ${ri >= TARGET ? 'met' : 'NOT met'}`);
+        console.log(`  whole import (importSource: staging checks, mapping, calendar, canonical snapshot, validation), ${size(imp.o)}: ${int(ri)} quads/s, ${ri >= TARGET ? 'met' : 'NOT met'}`);
       }
       if (!imported.result?.ok) console.log(`  the whole import did not complete on the full provider: ${imported.failure ?? 'failed'}`);
       const growth = (r: WorkerResult) => r.maxRss - r.baseRss;
