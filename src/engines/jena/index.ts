@@ -31,13 +31,13 @@ export interface JenaOptions {
 export interface JenaQueryOptions extends JenaOptions {
   /** N-Quads (.nq) or N-Triples (.nt) file; the triples without a graph form the default graph. */
   dataFile: string;
-  /** One SELECT, ASK, CONSTRUCT or DESCRIBE query (SELECT/ASK give SPARQL JSON results). */
+  /** One SELECT or ASK query; an ASK result is Jena's `{ head: {}, boolean }` JSON. */
   query: string;
 }
 
 export interface JenaBatchOptions extends JenaOptions {
   dataFile: string;
-  /** SELECT queries, run over one load of the data where possible. */
+  /** SELECT queries, run over one load of the data where possible (an ASK runs on its own). */
   queries: string[];
   /**
    * Split the combinable queries over this many JVMs running at the same time (default 1). Each
