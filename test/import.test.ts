@@ -76,6 +76,22 @@ describe('import: staging CSV -> ONZ RDF snapshot with a processing report', () 
     expect(again.snapshot!.meta.hash).toBe(broken.snapshot!.meta.hash);
   });
 
+  it('SHACL results name their source row; above mapping.validateUpTo validation is skipped and says so, the snapshot unchanged', async () => {
+    const warning = broken.report.violations.find((v) => v.origin?.file === 'employees.csv');
+    expect(warning, 'the sample has staff without a birth date').toBeDefined();
+    const row = readFileSync(join(ROOT, 'config/sample/employees.csv'), 'utf8').split('\n')[warning!.origin!.row]!;
+    expect(row).toMatch(/^E\d+,$/);
+    expect(warning!.focusNode).toBe(`https://data.test.example/id/persoon/${row.slice(0, -1)}`);
+    expect(broken.report.validation).toEqual({ statements: expect.any(Number), validated: true });
+
+    const cfg = loadConfig(writeConfig({ source: broken.report.source }).file);
+    const r = await importSource({ ...cfg, mapping: { ...cfg.mapping, validateUpTo: 1000 } }, db, 'test');
+    expect(r.report.validation).toMatchObject({ validated: false, note: expect.stringMatching(/^SHACL validation skipped: \d+ statements exceed mapping.validateUpTo \(1000\)/) });
+    expect(r.report.violations).toEqual([]);
+    expect(r.report.missing).toEqual(broken.report.missing);
+    expect(r.snapshot!.meta.hash).toBe(broken.snapshot!.meta.hash);
+  });
+
   it('a missing file makes no snapshot and names the file to export', async () => {
     const source = join(tempDir(), 'source');
     cpSync(join(ROOT, 'config/sample'), source, { recursive: true });

@@ -55,7 +55,7 @@ type RawConfig = Omit<AgentConfig, 'file' | 'agent' | 'server' | 'sources' | 'ma
   agent: { did: string; name?: string };
   server: { host: string; port: number; publicUrl?: string };
   sources: Record<string, { type: 'csv' | 'json' | 'pg'; [key: string]: unknown }>;
-  mapping: { rules: string; source?: string; staging?: string; baseIri: string; ontology?: string };
+  mapping: { rules: string; source?: string; staging?: string; baseIri: string; ontology?: string; validateUpTo?: number };
   import?: { schedule?: string; timezone?: string };
   delivery: {
     kikStarter: { did: string; endpoint: string };
@@ -105,6 +105,7 @@ function resolvePaths(file: string, raw: RawConfig): AgentConfig {
       staging: raw.mapping.staging === undefined ? undefined : abs(raw.mapping.staging),
       baseIri: raw.mapping.baseIri,
       ontology: raw.mapping.ontology ?? 'onz-3.0.0',
+      validateUpTo: raw.mapping.validateUpTo ?? 2_000_000,
     },
     import: { schedule: raw.import?.schedule ?? '0 2 * * *', timezone: raw.import?.timezone ?? 'Europe/Amsterdam' },
     trust: { mode: raw.trust.mode, keysDir: abs(raw.trust.keysDir) },

@@ -96,6 +96,7 @@ export const configSchema = {
         staging: { type: 'string', minLength: 1, description: 'staging schema whose row checks apply to that source' },
         baseIri: { type: 'string', pattern: '^https?://[^\\s]+/$' },
         ontology: { type: 'string', pattern: '^[a-z0-9-]+-[0-9]+(\\.[0-9]+)*$', description: 'ontology version folder under ontology/, e.g. onz-3.0.0' },
+        validateUpTo: { type: 'integer', minimum: 0, description: 'SHACL-validate the mapped data when it has at most this many statements (0: never)' },
       },
     },
     import: {
@@ -176,7 +177,7 @@ export interface AgentConfig {
   /** Named source connectors, in the order the configuration lists them. */
   sources: Record<string, SourceConfig>;
   /** `source` names the source rml:CurrentWorkingDirectory stands for; `staging` its row checks. */
-  mapping: { rules: string; source: string; staging?: string; baseIri: string; ontology: string };
+  mapping: { rules: string; source: string; staging?: string; baseIri: string; ontology: string; validateUpTo: number };
   import: { schedule: string; timezone: string };
   trust: { mode: 'standalone'; keysDir: string };
   indicators: { packs: string; profiles: Array<{ profile: string; version: string }>; reportingYear: number };

@@ -15,7 +15,7 @@ import { validateQuads } from '../validation/shacl.js';
 import { SourceFileError } from '../sources/csv.js';
 import { pgOpenSource } from '../sources/pg.js';
 import { loadStagingSchema } from '../sources/staging.js';
-import { canonicalNQuads, sha256, storeSnapshot, writeAtomically, type Snapshot } from '../store/snapshot.js';
+import { sha256, storeSnapshotFromLines, writeAtomically, type SnapshotMeta } from '../store/snapshot.js';
 import { checkStagingTables, stagingOpenSource, type StagingCheck } from './staging-source.js';
 
 export interface ImportResult {
@@ -23,7 +23,7 @@ export interface ImportResult {
   /** The JSON report; the HTML rendering sits beside it with the same name. */
   reportFile: string;
   /** Absent when the import stopped on a structural problem (missing file, unreachable database). */
-  snapshot?: Snapshot;
+  snapshot?: { meta: SnapshotMeta };
 }
 
 /**
@@ -119,24 +119,49 @@ export async function importSource(cfg: AgentConfig, db: Db, actor: string): Pro
   const year = cfg.indicators.reportingYear;
   const span = calendarSpan(year, check.period);
   const calendar = calendarLines(span.fromYear, span.toYear);
-  // SHACL looks at the mapped data only; the missing-data check also needs the calendar.
-  const mapped = new Store(new Parser({ format: 'N-Quads' }).parse(lines.join('\n')));
-  report.violations.push(...(await validate(cfg, mapped, origins, stagingLabels)));
-  mapped.addQuads(new Parser({ format: 'N-Quads' }).parse(calendar.join('\n')));
-  report.missing = missingData(mapped, loadIndicatorRequirements(cfg.indicators.packs, cfg.indicators.profiles), year);
+  // SHACL needs the whole mapped dataset in memory; above mapping.validateUpTo it is skipped, and the
+  // missing-data check then looks at the statements it needs only.
+  const validated = lines.length <= cfg.mapping.validateUpTo;
+  report.validation = validated
+    ? { statements: lines.length, validated }
+    : { statements: lines.length, validated, note: `SHACL validation skipped: ${lines.length} statements exceed mapping.validateUpTo (${cfg.mapping.validateUpTo}); raise it to validate (about 1 GB of memory per million statements)` };
+  const store = storeOf(validated ? lines : lines.filter(neededForMissingData));
+  if (validated) report.violations.push(...(await validate(cfg, store, origins, stagingLabels)));
+  addLines(store, calendar);
+  report.missing = missingData(store, loadIndicatorRequirements(cfg.indicators.packs, cfg.indicators.profiles), year);
 
   for (const l of calendar) lines.push(l);
-  const nquads = canonicalNQuads(lines);
-  lines.length = 0;
   const [name, version] = splitOntology(cfg.mapping.ontology);
-  const snapshot = storeSnapshot(cfg.storage.dataDir, nquads, {
+  const meta = await storeSnapshotFromLines(cfg.storage.dataDir, lines, {
     createdAt: new Date().toISOString(),
     ontology: { name, version },
     mappingRules: report.mapping,
     source: dir,
   });
-  report.snapshot = snapshot.meta.hash;
+  lines.length = 0;
+  report.snapshot = meta.hash;
+  const snapshot = { meta };
   return finish(cfg, db, actor, report, reportFile, snapshot);
+}
+
+/** An n3 Store of N-Quads lines, parsed in slices so no single string grows past V8's limit. */
+function storeOf(lines: readonly string[]): Store {
+  const store = new Store();
+  addLines(store, lines);
+  return store;
+}
+
+function addLines(store: Store, lines: readonly string[]): void {
+  for (let i = 0; i < lines.length; i += 50_000) store.addQuads(new Parser({ format: 'N-Quads' }).parse(lines.slice(i, i + 50_000).join('\n')));
+}
+
+/** Predicates the missing-data check reads (types, dates, and the links of its `where` paths). */
+const MISSING_DATA_PREDICATES = ['rdf-syntax-ns#type', 'onz-g#startDatum', 'onz-g#eindDatum', 'onz-g#hasDate', 'onz-g#hasBeginTimeStamp', 'onz-g#isAbout', 'onz-g#hasPart', 'onz-g#partOf', 'onz-g#hasQuality>', 'onz-g#hasQualityValue'];
+
+function neededForMissingData(line: string): boolean {
+  const p = line.indexOf(' ') + 1;
+  const predicate = line.slice(p, line.indexOf(' ', p));
+  return MISSING_DATA_PREDICATES.some((x) => predicate.includes(x));
 }
 
 /** SHACL validation of the mapped data, each violation traced to the source row of its focus node. */
@@ -150,7 +175,7 @@ async function validate(cfg: AgentConfig, mapped: Store, origins: Map<string, Re
 }
 
 /** Writes the report (JSON and HTML), records the snapshot, and audits the outcome. */
-function finish(cfg: AgentConfig, db: Db, actor: string, report: ProcessingReport, reportFile: string, snapshot?: Snapshot): ImportResult {
+function finish(cfg: AgentConfig, db: Db, actor: string, report: ProcessingReport, reportFile: string, snapshot?: { meta: SnapshotMeta }): ImportResult {
   report.finishedAt = new Date().toISOString();
   report.totals = report.files.reduce(
     (t, f) => ({ rowsRead: t.rowsRead + f.rowsRead, rowsMapped: t.rowsMapped + f.rowsMapped, rowsRejected: t.rowsRejected + f.rowsRejected, triples: t.triples + f.triples }),
@@ -205,6 +230,7 @@ export function summariseReport(r: ProcessingReport, maxRejections = 10): string
   const rejections = r.files.flatMap((f) => f.rejections);
   for (const j of rejections.slice(0, maxRejections)) out.push(`  rejected: ${j.file} row ${j.row} (line ${j.line})${j.column ? `, column ${j.column}` : ''}: ${j.reason}`);
   if (rejections.length > maxRejections) out.push(`  ... and ${rejections.length - maxRejections} more in the report file`);
+  if (r.validation?.note) out.push(`  ${r.validation.note}`);
   if (r.violations.length > 0) {
     const count = (sev: string) => r.violations.filter((v) => v.severity === sev).length;
     out.push(`  SHACL: ${count('Violation')} violation(s), ${count('Warning')} warning(s), ${count('Info')} note(s); each with its source row in the report`);

@@ -209,7 +209,7 @@ ${rejectionsTable(rejections)}
 
 <section id="violations">
 <h2>SHACL results (${num(sev.Violation)} violations, ${num(sev.Warning)} warnings, ${num(sev.Info)} notes)</h2>
-${violationsTable(violations)}
+${report.validation?.note ? `<p class="bad">${escapeHtml(report.validation.note)}</p>` : violationsTable(violations)}
 </section>
 
 <section id="missing">

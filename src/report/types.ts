@@ -67,6 +67,8 @@ export interface ProcessingReport {
   fileErrors: Array<{ file: string; reason: string }>;
   totals: { rowsRead: number; rowsMapped: number; rowsRejected: number; triples: number };
   violations: ShaclViolation[];
+  /** Whether SHACL validation ran (it is skipped above mapping.validateUpTo statements) and why not. */
+  validation?: { statements: number; validated: boolean; note?: string };
   missing: MissingData[];
   /** Hash of the snapshot made, absent when the import stopped before writing one. */
   snapshot?: string;

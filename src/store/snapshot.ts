@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { once } from 'node:events';
 
 /** Metadata stored beside a snapshot's N-Quads. */
 export interface SnapshotMeta {
@@ -18,21 +20,6 @@ export interface Snapshot {
   nquads: string;
 }
 
-/**
- * Canonical N-Quads of a blank-node-free dataset: the unique statements sorted by code point.
- * (For data without blank nodes this is exactly what RDF Dataset Canonicalization produces.)
- */
-export function canonicalNQuads(lines: Iterable<string>): string {
-  const unique = [...new Set(lines)];
-  for (const l of unique) {
-    if (/(^|\s)_:/.test(l)) throw new Error(`blank node in mapped data (${l.slice(0, 120)}); give every resource an IRI template in the mapping rules`);
-  }
-  // UTF-8 byte order equals code-point order; JS string order differs for astral characters.
-  const keyed = unique.map((l) => ({ l, b: Buffer.from(l, 'utf8') }));
-  keyed.sort((x, y) => Buffer.compare(x.b, y.b));
-  return keyed.map((k) => `${k.l}\n`).join('');
-}
-
 export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
@@ -41,17 +28,55 @@ function snapshotDir(dataDir: string): string {
   return join(dataDir, 'snapshots');
 }
 
-/** Stores a snapshot under its content hash; storing the same content twice is a no-op. */
-export function storeSnapshot(dataDir: string, nquads: string, meta: Omit<SnapshotMeta, 'hash' | 'quads'>): Snapshot {
-  const hash = sha256(nquads);
+/**
+ * Stores a snapshot from unsorted statement lines without ever holding the dataset as one string: the
+ * lines go to a temporary file, the system's `sort -u` under LC_ALL=C (byte order, which for UTF-8 is
+ * code-point order; an external merge sort, so size is bounded by disk, not memory) makes them
+ * canonical, and the result is hashed while streaming and renamed to its hash.
+ */
+export async function storeSnapshotFromLines(dataDir: string, lines: readonly string[], meta: Omit<SnapshotMeta, 'hash' | 'quads'>): Promise<SnapshotMeta> {
   const dir = snapshotDir(dataDir);
   mkdirSync(dir, { recursive: true });
-  const full: SnapshotMeta = { hash, quads: nquads === '' ? 0 : nquads.split('\n').length - 1, ...meta };
-  const nqFile = join(dir, `${hash}.nq`);
-  if (!existsSync(nqFile)) writeAtomically(nqFile, nquads);
-  const metaFile = join(dir, `${hash}.json`);
-  if (!existsSync(metaFile)) writeAtomically(metaFile, `${JSON.stringify(full, null, 2)}\n`);
-  return { meta: existsSync(metaFile) ? (JSON.parse(readFileSync(metaFile, 'utf8')) as SnapshotMeta) : full, nquads };
+  const unsorted = join(dir, `.unsorted-${process.pid}.nq`);
+  const sorted = join(dir, `.sorted-${process.pid}.nq`);
+  try {
+    const out = createWriteStream(unsorted);
+    for (let i = 0; i < lines.length; i += 10_000) {
+      const chunk = lines.slice(i, i + 10_000);
+      for (const l of chunk) {
+        if (/(^|\s)_:/.test(l)) throw new Error(`blank node in mapped data (${l.slice(0, 120)}); give every resource an IRI template in the mapping`);
+      }
+      if (!out.write(`${chunk.join('\n')}\n`)) await once(out, 'drain');
+    }
+    out.end();
+    await once(out, 'finish');
+    await sortUnique(unsorted, sorted, dir);
+    const hash = createHash('sha256');
+    let quads = 0;
+    for await (const buf of createReadStream(sorted) as AsyncIterable<Buffer>) {
+      hash.update(buf);
+      for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) quads++;
+    }
+    const full: SnapshotMeta = { hash: hash.digest('hex'), quads, ...meta };
+    const nqFile = join(dir, `${full.hash}.nq`);
+    if (!existsSync(nqFile)) renameSync(sorted, nqFile);
+    const metaFile = join(dir, `${full.hash}.json`);
+    if (!existsSync(metaFile)) writeAtomically(metaFile, `${JSON.stringify(full, null, 2)}\n`);
+    return JSON.parse(readFileSync(metaFile, 'utf8')) as SnapshotMeta;
+  } finally {
+    rmSync(unsorted, { force: true });
+    rmSync(sorted, { force: true });
+  }
+}
+
+function sortUnique(input: string, output: string, tmpDir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('sort', ['-u', '-S', '25%', '-T', tmpDir, '-o', output, input], { env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', (e) => reject(new Error(`cannot run sort to make the snapshot canonical (${e.message}); install coreutils`)));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`sort failed making the snapshot canonical (exit ${code}): ${err.trim()}`))));
+  });
 }
 
 /** Reads a snapshot back and checks that its content still matches its name. */
