@@ -32,6 +32,11 @@ describe('the kikv command', () => {
     const { readFileSync, readdirSync } = await import('node:fs');
     expect(readdirSync(a).sort()).toEqual(readdirSync(b).sort());
     for (const f of readdirSync(a)) expect(readFileSync(join(a, f), 'utf8')).toBe(readFileSync(join(b, f), 'utf8'));
+    const [c, d] = [tempDir(), tempDir()];
+    await runCli(['generate', '--out', c, '--employees', '8', '--clients', '4', '--locations', '1', '--seed', '5', '--from-year', '2019', '--to-year', '2023']);
+    await writeSample({ employees: 8, clients: 4, locations: 1, seed: 5, years: { from: 2019, to: 2023 } }, d);
+    for (const f of readdirSync(c)) expect(readFileSync(join(c, f), 'utf8')).toBe(readFileSync(join(d, f), 'utf8'));
+    expect(readFileSync(join(c, 'agreements.csv'), 'utf8')).not.toBe(readFileSync(join(a, 'agreements.csv'), 'utf8'));
   });
 
   it('serve imports and computes on first start, then answers /health and publishes the JWKS', async () => {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { mappingDirectory } from '../../config/schema.js';
 import { computeAnswers } from '../../pipeline/compute.js';
 import { importSource, latestSnapshotHash, summariseReport } from '../../pipeline/import.js';
-import { DEFAULT_SAMPLE, writeSample } from '../../sample/generate.js';
+import { DEFAULT_SAMPLE, DEFAULT_YEARS, writeSample } from '../../sample/generate.js';
 import { ImportBusyError, runRecordedImport } from '../../scheduler/runs.js';
 import { UsageError, wholeNumber, withAgent } from '../context.js';
 import { answerRows } from '../format.js';
@@ -16,10 +16,14 @@ export function registerDataCommands(program: Command): void {
     .option('--clients <n>', 'number of clients', wholeNumber('--clients'), DEFAULT_SAMPLE.clients)
     .option('--locations <n>', 'number of locations (vestigingen)', wholeNumber('--locations'), DEFAULT_SAMPLE.locations)
     .option('--seed <s>', 'random seed; the same seed gives the same files', wholeNumber('--seed'), DEFAULT_SAMPLE.seed)
-    .action(async (o: { out: string; employees: number; clients: number; locations: number; seed: number }) => {
+    .option('--from-year <y>', 'first calendar year the data covers', wholeNumber('--from-year'), DEFAULT_YEARS.from)
+    .option('--to-year <y>', 'last calendar year the data covers', wholeNumber('--to-year'), DEFAULT_YEARS.to)
+    .action(async (o: { out: string; employees: number; clients: number; locations: number; seed: number; fromYear: number; toYear: number }) => {
       if (o.locations < 1) throw new UsageError('--locations must be at least 1');
-      const files = await writeSample({ employees: o.employees, clients: o.clients, locations: o.locations, seed: o.seed }, o.out);
-      console.log(`Wrote ${files.length} files to ${o.out} (seed ${o.seed}: ${o.employees} staff, ${o.clients} clients, ${o.locations} locations).`);
+      if (o.toYear < o.fromYear) throw new UsageError(`--to-year ${o.toYear} is before --from-year ${o.fromYear}`);
+      const years = { from: o.fromYear, to: o.toYear };
+      const files = await writeSample({ employees: o.employees, clients: o.clients, locations: o.locations, seed: o.seed, years }, o.out);
+      console.log(`Wrote ${files.length} files to ${o.out} (seed ${o.seed}: ${o.employees} staff, ${o.clients} clients, ${o.locations} locations, ${years.from}–${years.to}).`);
     });
 
   program
