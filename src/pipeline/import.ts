@@ -64,9 +64,11 @@ export async function importSource(cfg: AgentConfig, db: Db, actor: string): Pro
     throw e;
   }
 
+  const clock = stopwatch();
   const schema = cfg.mapping.staging && src.type === 'csv' ? loadStagingSchema(cfg.mapping.staging) : undefined;
   const check: StagingCheck = schema ? await checkStagingTables(dir, schema, csv) : { reports: [], rejected: new Map(), fileErrors: [] };
   report.period = check.period;
+  report.timings = { checkMs: clock() };
   if (check.fileErrors.length > 0) {
     report.files = check.reports;
     report.fileErrors = check.fileErrors;
@@ -104,6 +106,7 @@ export async function importSource(cfg: AgentConfig, db: Db, actor: string): Pro
     throw e;
   }
 
+  report.timings.mapMs = clock();
   // Row accounting: staging files from pass 1, every other source as the engine counted it.
   for (const s of stats.sources) {
     const file = stagingLabels.get(s.label);
@@ -126,9 +129,12 @@ export async function importSource(cfg: AgentConfig, db: Db, actor: string): Pro
     ? { statements: lines.length, validated }
     : { statements: lines.length, validated, note: `SHACL validation skipped: ${lines.length} statements exceed mapping.validateUpTo (${cfg.mapping.validateUpTo}); raise it to validate (about 1 GB of memory per million statements)` };
   const store = storeOf(validated ? lines : lines.filter(neededForMissingData));
+  report.timings.loadMs = clock();
   if (validated) report.violations.push(...(await validate(cfg, store, origins, stagingLabels)));
+  report.timings.validateMs = clock();
   addLines(store, calendar);
   report.missing = missingData(store, loadIndicatorRequirements(cfg.indicators.packs, cfg.indicators.profiles), year);
+  report.timings.missingMs = clock();
 
   for (const l of calendar) lines.push(l);
   const [name, version] = splitOntology(cfg.mapping.ontology);
@@ -139,9 +145,21 @@ export async function importSource(cfg: AgentConfig, db: Db, actor: string): Pro
     source: dir,
   });
   lines.length = 0;
+  report.timings.snapshotMs = clock();
   report.snapshot = meta.hash;
   const snapshot = { meta };
   return finish(cfg, db, actor, report, reportFile, snapshot);
+}
+
+/** Milliseconds since the previous call (or since it was made). */
+function stopwatch(): () => number {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const ms = Math.round(now - last);
+    last = now;
+    return ms;
+  };
 }
 
 /** An n3 Store of N-Quads lines, parsed in slices so no single string grows past V8's limit. */

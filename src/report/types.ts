@@ -70,6 +70,8 @@ export interface ProcessingReport {
   /** Whether SHACL validation ran (it is skipped above mapping.validateUpTo statements) and why not. */
   validation?: { statements: number; validated: boolean; note?: string };
   missing: MissingData[];
+  /** Where the time went, in milliseconds: row checks, mapping, loading for validation, SHACL, missing data, snapshot. */
+  timings?: { checkMs: number; mapMs?: number; loadMs?: number; validateMs?: number; missingMs?: number; snapshotMs?: number };
   /** Hash of the snapshot made, absent when the import stopped before writing one. */
   snapshot?: string;
 }
