@@ -2,6 +2,7 @@ import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Parser, Store, type Quad } from 'n3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { NS } from '../src/ontology/namespaces.js';
 import type { ShaclViolation } from '../src/report/types.js';
 import { ONTOLOGY_DIR, OntologyVersionError } from '../src/validation/ontology.js';
 import { clearShapesCache, compiledShapes, shapeCompilations, validateQuads } from '../src/validation/shacl.js';
@@ -89,20 +90,10 @@ function broken(remove: Array<[string, string]>, add = ''): Quad[] {
 }
 
 function expandTerm(t: string): string {
-  const ns: Record<string, string> = {
-    rdf: 'http://www.w3.org/1999/02/22-rdf-syntax-ns#',
-    rdfs: 'http://www.w3.org/2000/01/rdf-schema#',
-    'onz-g': 'http://purl.org/ozo/onz-g#',
-    'onz-pers': 'http://purl.org/ozo/onz-pers#',
-    'onz-org': 'http://purl.org/ozo/onz-org#',
-    'onz-zorg': 'http://purl.org/ozo/onz-zorg#',
-    'onz-fin': 'http://purl.org/ozo/onz-fin#',
-    ext: 'https://w3id.org/kikv-agent/ext#',
-  };
   if (t.startsWith(':')) return D + t.slice(1);
   if (/^https?:/.test(t)) return t;
   const i = t.indexOf(':');
-  return ns[t.slice(0, i)]! + t.slice(i + 1);
+  return NS[t.slice(0, i) as keyof typeof NS] + t.slice(i + 1);
 }
 
 describe('SHACL validation of mapped data (ONZ 3.0.0 shapes)', () => {

@@ -396,8 +396,7 @@ function fail(e: unknown, origin: RecordOrigin, onRecordError: ((error: RmlError
   throw e;
 }
 
-function collect(fns: TermFn[], values: unknown): string[] {
-  const out: string[] = [];
+function collect(fns: TermFn[], values: unknown, out: string[] = []): string[] {
   for (const f of fns) {
     const t = f(values);
     if (t === null) continue;
@@ -410,15 +409,7 @@ function collect(fns: TermFn[], values: unknown): string[] {
 
 /** Graph suffixes (' <g>' or '' for the default graph), union with the subject's. */
 function evalGraphs(fns: TermFn[], values: unknown, inherited: string[] | undefined): string[] {
-  const out = inherited ? [...inherited] : [];
-  for (const f of fns) {
-    const t = f(values);
-    if (t === null) continue;
-    if (typeof t === 'string') {
-      if (!out.includes(t)) out.push(t);
-    } else for (const x of t) if (!out.includes(x)) out.push(x);
-  }
-  return out;
+  return collect(fns, values, inherited ? [...inherited] : []);
 }
 
 function keyFn(def: TermMapDef, ctx: TermContext): KeyFn {
