@@ -45,7 +45,7 @@ export function registerDataCommands(program: Command): void {
         const r = recorded.result!;
         console.log(`Import of ${mappingDirectory(ctx.cfg)} (run #${recorded.run.id})`);
         console.log(summariseReport(r.report));
-        console.log(`Processing report: ${r.reportFile}`);
+        console.log(`Processing report: ${r.reportFile} (readable: ${r.reportFile.replace(/\.json$/, '.html')}; \`kikv report\` shows it again)`);
         if (!r.snapshot) {
           console.error('No snapshot was made: fix the files listed as NOT READ and import again.');
           process.exitCode = 1;
