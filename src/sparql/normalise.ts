@@ -1,0 +1,618 @@
+/**
+ * Query normalisation before a query reaches an engine:
+ *
+ * 1. Parameters are substituted: every free variable named like a parameter becomes the constant,
+ *    everywhere (subqueries, BIND and FILTER expressions included). A BIND that assigns a parameter
+ *    (the official texts carry them as commented examples; an active one would conflict) is removed.
+ * 2. Expressions over constants are folded with our own XSD arithmetic (./xsd.ts): date ± duration,
+ *    date - date, integer/decimal arithmetic (left-associative, as the grammar says), comparisons,
+ *    STR, CONCAT, IF, xsd:date() casts. A BIND that folds to a constant also makes its variable a
+ *    constant for the later BINDs and all FILTERs of the same group, so the official quarter bounds
+ *    (?start_periode, ?eind_periode) become constant dates.
+ * 3. Engine-specific rewrites for measured defects (docs/research/engine-anchors.md):
+ *    - comunica: typed xsd:duration literals become xsd:yearMonthDuration / xsd:dayTimeDuration;
+ *    - oxigraph: nested binary arithmetic is serialised with explicit parentheses (Oxigraph parses
+ *      `+ -` and `* /` chains right-associatively), and a SELECT reusing an aggregate alias in the
+ *      same projection is wrapped in a subquery (Oxigraph rejects it).
+ *
+ * `applied` lists every rewrite, for the audit log.
+ */
+import { DataFactory } from 'rdf-data-factory';
+import sparqljs from 'sparqljs';
+import {
+  XSD,
+  compareDates,
+  durationParts,
+  formatDate,
+  formatDayTimeDuration,
+  parseDate,
+  parseDuration,
+  subtractDates,
+  addDurationToDate,
+  subtractDurationFromDate,
+  type XsdDate,
+  type XsdDuration,
+} from './xsd.js';
+
+const factory = new DataFactory();
+
+export type Engine = 'comunica' | 'oxigraph' | 'jena' | 'generic';
+
+/** A parameter value: a number (xsd:integer / xsd:decimal), a plain string, an IRI or a typed literal. */
+export type ParamValue = number | string | boolean | { iri: string } | { literal: string; datatype?: string; lang?: string };
+
+export interface NormalisedQuery {
+  text: string;
+  applied: string[];
+}
+
+/** Engines that reject a SELECT expression reusing an aggregate alias of the same SELECT. */
+const REJECTS_ALIAS_REUSE: ReadonlySet<Engine> = new Set<Engine>(['oxigraph']);
+
+// sparqljs' AST is a wide union; this module walks it structurally.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Node = any;
+
+export function normaliseQuery(query: string, params: Record<string, ParamValue>, engine: Engine): NormalisedQuery {
+  const parser = new sparqljs.Parser({ factory, skipUngroupedVariableCheck: true });
+  const parsed = parser.parse(query) as Node;
+  if (parsed.type !== 'query') throw new Error('normaliseQuery: expected a query, got an update');
+  const applied: string[] = [];
+  const gen = new sparqljs.Generator().createGenerator() as { toExpression(e: Node): string };
+  const show = (e: Node): string => {
+    try {
+      return gen.toExpression(e).replace(/\s+/g, ' ').trim();
+    } catch {
+      return '(expression)';
+    }
+  };
+
+  let q = substituteParameters(parsed, params, applied, show);
+  q = foldQuery(q, applied, show);
+  if (engine === 'comunica') q = rewriteDurations(q, applied);
+  if (REJECTS_ALIAS_REUSE.has(engine)) q = rewriteAliasReuse(q, true, applied);
+  if (engine === 'oxigraph') {
+    const n = countNestedArithmetic(q);
+    if (n > 0) applied.push(`oxigraph: ${n} nested arithmetic expression(s) serialised with explicit parentheses (Oxigraph parses + - and * / chains right-associatively)`);
+  }
+  const text = new sparqljs.Generator().stringify(q);
+  return { text, applied };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Parameter substitution
+
+export function paramTerm(v: ParamValue): Node {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new Error(`parameter value ${v} is not a finite number`);
+    return Number.isInteger(v) ? factory.literal(String(v), factory.namedNode(`${XSD}integer`)) : factory.literal(decimalString(v), factory.namedNode(`${XSD}decimal`));
+  }
+  if (typeof v === 'boolean') return factory.literal(String(v), factory.namedNode(`${XSD}boolean`));
+  if (typeof v === 'string') return factory.literal(v);
+  if ('iri' in v) return factory.namedNode(v.iri);
+  if (v.lang) return factory.literal(v.literal, v.lang);
+  return factory.literal(v.literal, factory.namedNode(v.datatype ?? `${XSD}string`));
+}
+
+function decimalString(v: number): string {
+  const s = String(v);
+  if (!/e/i.test(s)) return s;
+  return v.toFixed(20).replace(/0+$/, '').replace(/\.$/, '.0');
+}
+
+function isVar(t: Node, names?: ReadonlySet<string>): boolean {
+  return t !== null && typeof t === 'object' && t.termType === 'Variable' && (names === undefined || names.has(t.value));
+}
+
+function substituteParameters(q: Node, params: Record<string, ParamValue>, applied: string[], show: (e: Node) => string): Node {
+  const names = new Set(Object.keys(params));
+  const terms = new Map(Object.entries(params).map(([k, v]) => [k, paramTerm(v)]));
+  const counts = new Map<string, number>();
+
+  const walk = (node: Node, topLevel: boolean): Node => {
+    if (Array.isArray(node)) {
+      const out: Node[] = [];
+      for (const n of node) {
+        if (n && typeof n === 'object' && n.type === 'bind' && isVar(n.variable, names)) {
+          applied.push(`parameter: removed BIND(${show(n.expression)} AS ?${n.variable.value}), the parameter is supplied`);
+          continue;
+        }
+        out.push(walk(n, topLevel));
+      }
+      return out;
+    }
+    if (node === null || typeof node !== 'object') return node;
+    if (node.termType === 'Variable' && names.has(node.value)) {
+      counts.set(node.value, (counts.get(node.value) ?? 0) + 1);
+      return terms.get(node.value);
+    }
+    if (node.termType) return node;
+    if (node.type === 'query') return walkQuery(node, false);
+    const out: Node = {};
+    for (const [k, v] of Object.entries(node)) out[k] = walk(v, topLevel);
+    return out;
+  };
+
+  const walkQuery = (query: Node, topLevel: boolean): Node => {
+    const out: Node = { ...query };
+    if (query.queryType === 'SELECT' && Array.isArray(query.variables)) {
+      const vars: Node[] = [];
+      for (const v of query.variables) {
+        if (isVar(v, names)) {
+          // A projected parameter: the outer query substitutes it too, so a subquery need not project it.
+          if (topLevel) vars.push({ expression: terms.get(v.value), variable: v });
+          applied.push(`parameter: ?${v.value} ${topLevel ? 'projected as its constant' : 'dropped from a subquery projection'}`);
+          continue;
+        }
+        if (v && v.variable && isVar(v.variable, names)) throw new Error(`parameter ?${v.variable.value} is assigned by a SELECT expression; it cannot be supplied`);
+        vars.push(walk(v, topLevel));
+      }
+      out.variables = vars.length > 0 ? vars : [new sparqljs.Wildcard()];
+    }
+    if (Array.isArray(query.group)) {
+      out.group = query.group.filter((g: Node) => !(isVar(g.expression, names) && !g.variable)).map((g: Node) => walk(g, topLevel));
+      if (out.group.length === 0) delete out.group;
+    }
+    for (const k of ['where', 'having', 'order', 'values']) if (query[k] !== undefined) out[k] = walk(query[k], topLevel);
+    return out;
+  };
+
+  const result = walkQuery(q, true);
+  for (const [name, n] of counts) applied.push(`parameter: ?${name} := ${show(terms.get(name))} (${n} occurrence(s))`);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Constant folding
+
+type Num = { t: 'num'; kind: 'integer' | 'decimal'; n: bigint; scale: number };
+type Const =
+  | Num
+  | { t: 'str'; value: string }
+  | { t: 'bool'; value: boolean }
+  | { t: 'date'; value: XsdDate }
+  | { t: 'dur'; kind: string; lexical: string; value: XsdDuration }
+  | { t: 'iri'; value: string };
+
+const INTEGER_TYPES = new Set(
+  ['integer', 'int', 'long', 'short', 'byte', 'nonNegativeInteger', 'positiveInteger', 'nonPositiveInteger', 'negativeInteger', 'unsignedLong', 'unsignedInt', 'unsignedShort', 'unsignedByte'].map(
+    (t) => XSD + t,
+  ),
+);
+
+function parseDecimal(lex: string): { n: bigint; scale: number } | undefined {
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(lex.trim());
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) return undefined;
+  const frac = m[3] ?? '';
+  const n = BigInt(`${m[1] === '-' ? '-' : ''}${m[2] || '0'}${frac}`);
+  return { n, scale: frac.length };
+}
+
+function toConst(t: Node): Const | undefined {
+  if (!t || typeof t !== 'object') return undefined;
+  if (t.termType === 'NamedNode') return { t: 'iri', value: t.value };
+  if (t.termType !== 'Literal' || t.language) return undefined;
+  const dt: string = t.datatype?.value ?? `${XSD}string`;
+  if (dt === `${XSD}string`) return { t: 'str', value: t.value };
+  if (dt === `${XSD}boolean`) return t.value === 'true' || t.value === '1' ? { t: 'bool', value: true } : t.value === 'false' || t.value === '0' ? { t: 'bool', value: false } : undefined;
+  if (INTEGER_TYPES.has(dt)) {
+    if (!/^[+-]?\d+$/.test(t.value.trim())) return undefined;
+    return { t: 'num', kind: 'integer', n: BigInt(t.value.trim()), scale: 0 };
+  }
+  if (dt === `${XSD}decimal`) {
+    const d = parseDecimal(t.value);
+    return d ? { t: 'num', kind: 'decimal', ...d } : undefined;
+  }
+  if (dt === `${XSD}date`) {
+    const d = parseDate(t.value);
+    return d ? { t: 'date', value: d } : undefined;
+  }
+  if (dt === `${XSD}duration` || dt === `${XSD}yearMonthDuration` || dt === `${XSD}dayTimeDuration`) {
+    const d = parseDuration(t.value);
+    if (!d) return undefined;
+    const parts = durationParts(t.value);
+    if (dt.endsWith('#yearMonthDuration') && parts === 'dayTime') return undefined;
+    if (dt.endsWith('#dayTimeDuration') && parts === 'yearMonth') return undefined;
+    return { t: 'dur', kind: dt, lexical: t.value, value: d };
+  }
+  return undefined;
+}
+
+function fromConst(c: Const): Node {
+  switch (c.t) {
+    case 'iri':
+      return factory.namedNode(c.value);
+    case 'str':
+      return factory.literal(c.value);
+    case 'bool':
+      return factory.literal(String(c.value), factory.namedNode(`${XSD}boolean`));
+    case 'date':
+      return factory.literal(formatDate(c.value), factory.namedNode(`${XSD}date`));
+    case 'dur':
+      return factory.literal(c.lexical, factory.namedNode(c.kind));
+    case 'num':
+      return factory.literal(formatNum(c), factory.namedNode(`${XSD}${c.kind}`));
+  }
+}
+
+function formatNum(c: Num): string {
+  if (c.kind === 'integer') return c.n.toString();
+  const neg = c.n < 0n;
+  let digits = (neg ? -c.n : c.n).toString().padStart(c.scale + 1, '0');
+  let int = digits.slice(0, digits.length - c.scale);
+  let frac = digits.slice(digits.length - c.scale).replace(/0+$/, '');
+  if (frac === '') frac = '0';
+  digits = '';
+  int = int.replace(/^0+(?=\d)/, '');
+  return `${neg ? '-' : ''}${int}.${frac}`;
+}
+
+function align(a: Num, b: Num): [bigint, bigint, number] {
+  const scale = Math.max(a.scale, b.scale);
+  return [a.n * 10n ** BigInt(scale - a.scale), b.n * 10n ** BigInt(scale - b.scale), scale];
+}
+
+function numArith(op: string, a: Num, b: Num): Num | undefined {
+  const kind = a.kind === 'integer' && b.kind === 'integer' && op !== '/' ? 'integer' : 'decimal';
+  if (op === '+' || op === '-') {
+    const [x, y, scale] = align(a, b);
+    return { t: 'num', kind, n: op === '+' ? x + y : x - y, scale };
+  }
+  if (op === '*') return { t: 'num', kind, n: a.n * b.n, scale: a.scale + b.scale };
+  if (op === '/') {
+    if (b.n === 0n) return undefined; // a runtime error: leave it to the engine
+    const [x, y] = align(a, b);
+    // Exact decimal quotient only (at most 24 fractional digits); otherwise leave unfolded.
+    for (let scale = 0; scale <= 24; scale++) {
+      const num = x * 10n ** BigInt(scale);
+      if (num % y === 0n) return { t: 'num', kind: 'decimal', n: num / y, scale };
+    }
+    return undefined;
+  }
+  return undefined;
+}
+
+function compare(a: Const, b: Const): number | undefined {
+  if (a.t === 'num' && b.t === 'num') {
+    const [x, y] = align(a, b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  if (a.t === 'str' && b.t === 'str') return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
+  if (a.t === 'date' && b.t === 'date') return Math.sign(compareDates(a.value, b.value));
+  if (a.t === 'bool' && b.t === 'bool') return Number(a.value) - Number(b.value);
+  return undefined;
+}
+
+function ebv(c: Const): boolean | undefined {
+  if (c.t === 'bool') return c.value;
+  if (c.t === 'num') return c.n !== 0n;
+  if (c.t === 'str') return c.value !== '';
+  return undefined;
+}
+
+function evalOperation(op: string, args: Const[]): Const | undefined {
+  const [a, b] = args;
+  switch (op) {
+    case '+':
+    case '-':
+      if (!a || !b) return undefined;
+      if (a.t === 'num' && b.t === 'num') return numArith(op, a, b);
+      if (a.t === 'date' && b.t === 'dur') return { t: 'date', value: op === '+' ? addDurationToDate(a.value, b.value) : subtractDurationFromDate(a.value, b.value) };
+      if (op === '-' && a.t === 'date' && b.t === 'date') {
+        const seconds = subtractDates(a.value, b.value);
+        return { t: 'dur', kind: `${XSD}dayTimeDuration`, lexical: formatDayTimeDuration(seconds), value: { months: 0, seconds } };
+      }
+      return undefined;
+    case '*':
+    case '/':
+      return a?.t === 'num' && b?.t === 'num' ? numArith(op, a, b) : undefined;
+    case '=':
+    case '!=': {
+      if (!a || !b) return undefined;
+      if (a.t === 'iri' && b.t === 'iri') return { t: 'bool', value: (a.value === b.value) === (op === '=') };
+      const c = compare(a, b);
+      return c === undefined ? undefined : { t: 'bool', value: (c === 0) === (op === '=') };
+    }
+    case '<':
+    case '>':
+    case '<=':
+    case '>=': {
+      if (!a || !b) return undefined;
+      const c = compare(a, b);
+      if (c === undefined) return undefined;
+      return { t: 'bool', value: op === '<' ? c < 0 : op === '>' ? c > 0 : op === '<=' ? c <= 0 : c >= 0 };
+    }
+    case '!': {
+      const v = a && ebv(a);
+      return v === undefined ? undefined : { t: 'bool', value: !v };
+    }
+    case '&&':
+    case '||': {
+      const x = a && ebv(a);
+      const y = b && ebv(b);
+      if (x === undefined || y === undefined) return undefined;
+      return { t: 'bool', value: op === '&&' ? x && y : x || y };
+    }
+    case 'str':
+      if (a?.t === 'iri' || a?.t === 'str') return { t: 'str', value: a.value };
+      if (a) return { t: 'str', value: fromConst(a).value };
+      return undefined;
+    case 'concat':
+      return args.every((x) => x.t === 'str') ? { t: 'str', value: args.map((x) => (x as { value: string }).value).join('') } : undefined;
+    case 'uminus':
+      return a?.t === 'num' ? { ...a, n: -a.n } : undefined;
+    case 'uplus':
+      return a?.t === 'num' ? a : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function evalCast(fn: string, a: Const | undefined): Const | undefined {
+  if (!a) return undefined;
+  if (fn === `${XSD}date`) {
+    if (a.t === 'date') return a;
+    if (a.t === 'str') {
+      const d = parseDate(a.value);
+      return d ? { t: 'date', value: d } : undefined;
+    }
+    return undefined;
+  }
+  if (fn === `${XSD}string`) return a.t === 'str' || a.t === 'iri' ? { t: 'str', value: a.value } : { t: 'str', value: fromConst(a).value };
+  if (fn === `${XSD}integer`) {
+    if (a.t === 'num' && a.kind === 'integer') return a;
+    if (a.t === 'str' && /^\s*[+-]?\d+\s*$/.test(a.value)) return { t: 'num', kind: 'integer', n: BigInt(a.value.trim()), scale: 0 };
+    return undefined;
+  }
+  if (fn === `${XSD}decimal`) {
+    if (a.t === 'num') return { ...a, kind: 'decimal' };
+    if (a.t === 'str') {
+      const d = parseDecimal(a.value);
+      return d ? { t: 'num', kind: 'decimal', ...d } : undefined;
+    }
+    return undefined;
+  }
+  return undefined;
+}
+
+const isTerm = (e: Node): boolean => e !== null && typeof e === 'object' && typeof e.termType === 'string';
+const isConstTerm = (e: Node): boolean => isTerm(e) && e.termType !== 'Variable' && toConst(e) !== undefined;
+
+function foldExpr(e: Node, env: ReadonlyMap<string, Node>, ctx: FoldContext): Node {
+  if (Array.isArray(e)) return e.map((x) => foldExpr(x, env, ctx));
+  if (e === null || typeof e !== 'object') return e;
+  if (isTerm(e)) return e.termType === 'Variable' && env.has(e.value) ? env.get(e.value) : e;
+  if (e.type === 'operation') {
+    const op: string = e.operator;
+    if (op === 'exists' || op === 'notexists') return { ...e, args: e.args.map((g: Node) => foldPattern(g, ctx)) };
+    if (op === 'bound') return e; // BOUND takes a variable, never a constant
+    const args = e.args.map((a: Node) => foldExpr(a, env, ctx));
+    if (op === 'if' && args.length === 3) {
+      const c = isConstTerm(args[0]) ? ebv(toConst(args[0])!) : undefined;
+      if (c !== undefined) return c ? args[1] : args[2];
+      return { ...e, args };
+    }
+    if ((op === '&&' || op === '||') && args.length === 2) {
+      // false && error = false, true || error = true
+      for (const a of args) {
+        const v = isConstTerm(a) ? ebv(toConst(a)!) : undefined;
+        if (v === (op === '||')) return fromConst({ t: 'bool', value: v });
+      }
+    }
+    if (args.every((a: Node) => !Array.isArray(a) && isConstTerm(a))) {
+      const r = evalOperation(op, args.map((a: Node) => toConst(a)!));
+      if (r) return fromConst(r);
+    }
+    return { ...e, args };
+  }
+  if (e.type === 'functionCall') {
+    const args = e.args.map((a: Node) => foldExpr(a, env, ctx));
+    const fn: string = e.function?.value ?? '';
+    if (args.length === 1 && isConstTerm(args[0])) {
+      const r = evalCast(fn, toConst(args[0]));
+      if (r) return fromConst(r);
+    }
+    return { ...e, args };
+  }
+  if (e.type === 'aggregate') return { ...e, expression: foldExpr(e.expression, env, ctx) };
+  return e;
+}
+
+interface FoldContext {
+  applied: string[];
+  show: (e: Node) => string;
+}
+
+function foldPatterns(patterns: Node[], ctx: FoldContext): Node[] {
+  const env = new Map<string, Node>();
+  const out: Node[] = patterns.map((p) => {
+    if (p.type === 'bind') {
+      const expression = foldExpr(p.expression, env, ctx);
+      const before = ctx.show(p.expression);
+      const after = ctx.show(expression);
+      if (isConstTerm(expression)) env.set(p.variable.value, expression);
+      if (before !== after) ctx.applied.push(`fold: BIND(${before} AS ?${p.variable.value}) -> BIND(${after} AS ?${p.variable.value})`);
+      return { ...p, expression };
+    }
+    if (p.type === 'filter') return p;
+    return foldPattern(p, ctx);
+  });
+  return out.map((p) => {
+    if (p.type !== 'filter') return p;
+    const expression = foldExpr(p.expression, env, ctx);
+    const before = ctx.show(p.expression);
+    const after = ctx.show(expression);
+    if (before !== after) ctx.applied.push(`fold: FILTER(${before}) -> FILTER(${after})`);
+    return { ...p, expression };
+  });
+}
+
+function foldPattern(p: Node, ctx: FoldContext): Node {
+  switch (p.type) {
+    case 'group':
+    case 'optional':
+    case 'minus':
+    case 'graph':
+    case 'service':
+      return { ...p, patterns: foldPatterns(p.patterns, ctx) };
+    case 'union':
+      return { ...p, patterns: p.patterns.map((g: Node) => foldPattern(g, ctx)) };
+    case 'query':
+      return foldSubquery(p, ctx);
+    case 'filter':
+    case 'bind':
+      return foldPatterns([p], ctx)[0];
+    default:
+      return p;
+  }
+}
+
+function foldSubquery(q: Node, ctx: FoldContext): Node {
+  const env = new Map<string, Node>();
+  const out: Node = { ...q };
+  if (Array.isArray(q.where)) out.where = foldPatterns(q.where, ctx);
+  if (Array.isArray(q.variables))
+    out.variables = q.variables.map((v: Node) => {
+      if (!v || isTerm(v) || !v.expression) return v;
+      const expression = foldExpr(v.expression, env, ctx);
+      const before = ctx.show(v.expression);
+      const after = ctx.show(expression);
+      if (before !== after) ctx.applied.push(`fold: SELECT (${before} AS ?${v.variable.value}) -> (${after} AS ?${v.variable.value})`);
+      return { ...v, expression };
+    });
+  for (const k of ['having', 'group', 'order']) {
+    if (!Array.isArray(q[k])) continue;
+    out[k] = q[k].map((x: Node) => (k === 'having' ? foldExpr(x, env, ctx) : { ...x, expression: foldExpr(x.expression, env, ctx) }));
+  }
+  return out;
+}
+
+function foldQuery(q: Node, applied: string[], show: (e: Node) => string): Node {
+  return foldSubquery(q, { applied, show });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Engine rewrites
+
+/** Generic structural map over the AST: f may return a replacement, or undefined to descend. */
+function mapTree(node: Node, f: (n: Node) => Node | undefined): Node {
+  const r = f(node);
+  if (r !== undefined) return r;
+  if (Array.isArray(node)) return node.map((n) => mapTree(n, f));
+  if (node === null || typeof node !== 'object' || isTerm(node) || node instanceof sparqljs.Wildcard) return node;
+  const out: Node = {};
+  for (const [k, v] of Object.entries(node)) out[k] = mapTree(v, f);
+  return out;
+}
+
+function rewriteDurations(q: Node, applied: string[]): Node {
+  return mapTree(q, (n) => {
+    if (!isTerm(n) || n.termType !== 'Literal' || n.datatype?.value !== `${XSD}duration`) return undefined;
+    const parts = durationParts(n.value);
+    if (parts === 'yearMonth' || parts === 'dayTime') {
+      const type = parts === 'yearMonth' ? 'yearMonthDuration' : 'dayTimeDuration';
+      applied.push(`comunica: "${n.value}"^^xsd:duration -> "${n.value}"^^xsd:${type} (Comunica cannot add xsd:duration to a date)`);
+      return factory.literal(n.value, factory.namedNode(XSD + type));
+    }
+    if (parts === 'mixed') applied.push(`comunica: "${n.value}"^^xsd:duration mixes year-month and day-time parts; left as is (Comunica will fail on it)`);
+    return n;
+  });
+}
+
+const ARITH = new Set(['+', '-', '*', '/']);
+
+function countNestedArithmetic(q: Node): number {
+  let n = 0;
+  mapTree(q, (x) => {
+    if (x && typeof x === 'object' && x.type === 'operation' && ARITH.has(x.operator) && Array.isArray(x.args)) {
+      for (const a of x.args) if (a && a.type === 'operation' && ARITH.has(a.operator)) n++;
+    }
+    return undefined;
+  });
+  return n;
+}
+
+function variablesIn(e: Node, acc = new Set<string>()): Set<string> {
+  mapTree(e, (x) => {
+    if (isTerm(x)) {
+      if (x.termType === 'Variable') acc.add(x.value);
+      return x;
+    }
+    return undefined;
+  });
+  return acc;
+}
+
+function hasAggregate(e: Node): boolean {
+  let found = false;
+  mapTree(e, (x) => {
+    if (x && typeof x === 'object' && x.type === 'aggregate') found = true;
+    if (x && typeof x === 'object' && x.type === 'query') return x; // do not look into subqueries
+    return undefined;
+  });
+  return found;
+}
+
+/** Wraps SELECTs that reuse an aggregate alias of their own projection (recursively, subqueries too). */
+function rewriteAliasReuse(q: Node, topLevel: boolean, applied: string[]): Node {
+  const inner: Node = { ...q };
+  if (Array.isArray(q.where)) inner.where = mapTree(q.where, (n) => (n && n.type === 'query' ? rewriteAliasReuse(n, false, applied) : undefined));
+  if (q.queryType !== 'SELECT' || !Array.isArray(q.variables)) return inner;
+  const items: Node[] = q.variables;
+  const aggregated = Array.isArray(q.group) || items.some((v) => v && v.expression && hasAggregate(v.expression));
+  if (!aggregated) return inner;
+
+  const aliases = new Map<string, Node>();
+  const dependent: boolean[] = [];
+  for (const v of items) {
+    if (v && v.expression && v.variable) {
+      const used = [...variablesIn(v.expression)];
+      const dep = used.some((u) => aliases.has(u));
+      dependent.push(dep);
+      aliases.set(v.variable.value, v.expression);
+    } else dependent.push(false);
+  }
+  if (!dependent.some(Boolean)) return inner;
+
+  const depItems = items.filter((_, i) => dependent[i]);
+  const names = depItems.map((v) => `?${v.variable.value}`).join(', ');
+  const innerItems = items.filter((_, i) => !dependent[i]);
+  const innerNames = new Set(innerItems.map((v) => (isTerm(v) ? v.value : v.variable.value)));
+  const depAliases = new Set(depItems.map((v) => v.variable.value));
+  const usable = depItems.every((v) => !hasAggregate(v.expression) && [...variablesIn(v.expression)].every((u) => innerNames.has(u) || depAliases.has(u)));
+
+  if (!usable) {
+    // Inline the alias definitions instead (repeat the aggregate expressions).
+    const defs = new Map<string, Node>();
+    const vars = items.map((v) => {
+      if (!v || !v.expression) return v;
+      const expression = mapTree(v.expression, (x) => (isTerm(x) && x.termType === 'Variable' && defs.has(x.value) ? defs.get(x.value) : undefined));
+      defs.set(v.variable.value, expression);
+      return { ...v, expression };
+    });
+    applied.push(`alias reuse: aggregate aliases inlined in ${names} (the engine rejects reusing an aggregate alias in the same SELECT)`);
+    return { ...inner, variables: vars };
+  }
+
+  const sub: Node = { ...inner, variables: innerItems };
+  delete sub.prefixes;
+  delete sub.order;
+  delete sub.limit;
+  delete sub.offset;
+  delete sub.distinct;
+  delete sub.reduced;
+  delete sub.values;
+  const outer: Node = {
+    type: 'query',
+    queryType: 'SELECT',
+    variables: items.map((v, i) => (dependent[i] ? v : isTerm(v) ? v : v.variable)),
+    where: [{ type: 'group', patterns: [sub] }],
+  };
+  if (topLevel) {
+    outer.prefixes = q.prefixes ?? {};
+    if (q.base) outer.base = q.base;
+  }
+  for (const k of ['order', 'limit', 'offset', 'distinct', 'reduced', 'values']) if (q[k] !== undefined) outer[k] = q[k];
+  applied.push(`alias reuse: SELECT projecting ${names} from aggregate aliases of the same SELECT wrapped in a subquery (the engine rejects the reuse)`);
+  return outer;
+}
