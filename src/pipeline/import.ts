@@ -10,6 +10,7 @@ import { Parser, Store, type Quad } from 'n3';
 import { calendarLines, calendarSpan } from '../ontology/calendar.js';
 import { renderReportHtml } from '../report/html.js';
 import { loadIndicatorRequirements, missingData } from '../report/missing.js';
+import { missingDataSubset } from '../report/missing-subset.js';
 import type { ProcessingReport, ShaclViolation, SourceReport } from '../report/types.js';
 import { validateQuads } from '../validation/shacl.js';
 import { SourceFileError } from '../sources/csv.js';
@@ -128,7 +129,7 @@ export async function importSource(cfg: AgentConfig, db: Db, actor: string): Pro
   report.validation = validated
     ? { statements: lines.length, validated }
     : { statements: lines.length, validated, note: `SHACL validation skipped: ${lines.length} statements exceed mapping.validateUpTo (${cfg.mapping.validateUpTo}); raise it to validate (about 1 GB of memory per million statements)` };
-  const store = storeOf(validated ? lines : lines.filter(neededForMissingData));
+  const store = storeOf(validated ? lines : missingDataSubset(lines));
   report.timings.loadMs = clock();
   if (validated) report.violations.push(...(await validate(cfg, store, origins, stagingLabels)));
   report.timings.validateMs = clock();
@@ -171,15 +172,6 @@ function storeOf(lines: readonly string[]): Store {
 
 function addLines(store: Store, lines: readonly string[]): void {
   for (let i = 0; i < lines.length; i += 50_000) store.addQuads(new Parser({ format: 'N-Quads' }).parse(lines.slice(i, i + 50_000).join('\n')));
-}
-
-/** Predicates the missing-data check reads (types, dates, and the links of its `where` paths). */
-const MISSING_DATA_PREDICATES = ['rdf-syntax-ns#type', 'onz-g#startDatum', 'onz-g#eindDatum', 'onz-g#hasDate', 'onz-g#hasBeginTimeStamp', 'onz-g#isAbout', 'onz-g#hasPart', 'onz-g#partOf', 'onz-g#hasQuality>', 'onz-g#hasQualityValue'];
-
-function neededForMissingData(line: string): boolean {
-  const p = line.indexOf(' ') + 1;
-  const predicate = line.slice(p, line.indexOf(' ', p));
-  return MISSING_DATA_PREDICATES.some((x) => predicate.includes(x));
 }
 
 /** SHACL validation of the mapped data, each violation traced to the source row of its focus node. */
