@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { ComunicaQueryEngine } from '../src/engines/comunica.js';
+import { OxigraphQueryEngine } from '../src/engines/oxigraph.js';
+import type { QueryEngine, SparqlJsonResults } from '../src/engines/types.js';
+import { normaliseQuery, type Engine, type ParamValue } from '../src/sparql/normalise.js';
+
+/**
+ * One minimal regression query per measured engine defect (docs/research/engine-anchors.md §4).
+ * Each runs on the raw engine, pinning the wrong answer it gives today, and on the normalised query,
+ * showing the right one. If an engine upgrade fixes a defect, the "raw" pin fails: then the rewrite
+ * in src/sparql/normalise.ts may be dropped for that engine.
+ */
+
+const XSD = 'http://www.w3.org/2001/XMLSchema#';
+const PREFIX = `PREFIX xsd: <${XSD}>\n`;
+const DATA = [
+  `<urn:s> <urn:d> "2023-10-01"^^<${XSD}date> .`,
+  `<urn:s> <urn:end> "2023-12-31"^^<${XSD}date> .`,
+  `<urn:s> <urn:n> "1"^^<${XSD}integer> .`,
+  `<urn:g1> <urn:x> "1"^^<${XSD}integer> .`,
+  `<urn:g1> <urn:x> "3"^^<${XSD}integer> .`,
+  `<urn:g2> <urn:x> "10"^^<${XSD}integer> .`,
+].join('\n');
+
+async function engine(kind: 'comunica' | 'oxigraph'): Promise<QueryEngine> {
+  const e = kind === 'comunica' ? new ComunicaQueryEngine() : new OxigraphQueryEngine();
+  await e.load(`${DATA}\n`);
+  return e;
+}
+
+/** The values of one variable over all rows ('unbound' for a row without it), in row order. */
+function column(r: SparqlJsonResults, v: string): string[] {
+  return r.results.bindings.map((b) => b[v]?.value ?? 'unbound');
+}
+
+async function runNormalised(e: QueryEngine, kind: Engine, q: string, params: Record<string, ParamValue> = {}): Promise<{ r: SparqlJsonResults; applied: string[] }> {
+  const { text, applied } = normaliseQuery(q, params, kind);
+  return { r: await e.select(text), applied };
+}
+
+describe('Comunica defects', () => {
+  it('date + "P3M"^^xsd:duration is an error (unbound); normalised it is 2024-01-01', async () => {
+    const e = await engine('comunica');
+    const q = `${PREFIX}SELECT ?e WHERE { <urn:s> <urn:d> ?d BIND(?d + "P3M"^^xsd:duration AS ?e) }`;
+    expect(column(await e.select(q), 'e')).toEqual(['unbound']); // pinned wrong answer
+    const { r, applied } = await runNormalised(e, 'comunica', q);
+    expect(column(r, 'e')).toEqual(['2024-01-01']);
+    expect(applied).toEqual(['comunica: "P3M"^^xsd:duration -> "P3M"^^xsd:yearMonthDuration (Comunica cannot add xsd:duration to a date)']);
+  });
+
+  it('the official end-of-quarter chain date + "P3M" + "-P1D" is unbound; normalised it is the quarter end', async () => {
+    const e = await engine('comunica');
+    const q = `${PREFIX}SELECT ?e WHERE { <urn:s> <urn:d> ?d BIND(?d + "P3M"^^xsd:duration + "-P1D"^^xsd:duration AS ?e) }`;
+    expect(column(await e.select(q), 'e')).toEqual(['unbound']);
+    expect(column((await runNormalised(e, 'comunica', q)).r, 'e')).toEqual(['2023-12-31']);
+    // With the start date a parameter, the whole chain is folded to a constant before Comunica sees it.
+    const p = `${PREFIX}SELECT ?e WHERE { BIND(?start + "P3M"^^xsd:duration + "-P1D"^^xsd:duration AS ?e) }`;
+    const { r, applied } = await runNormalised(e, 'comunica', p, { start: { literal: '2023-10-01', datatype: `${XSD}date` } });
+    expect(column(r, 'e')).toEqual(['2023-12-31']);
+    expect(applied.some((a) => a.startsWith('fold: BIND'))).toBe(true);
+  });
+});
+
+describe('Oxigraph defects', () => {
+  it('1 - 2 - 3 parses right-associatively (= 2); normalised it is -4', async () => {
+    const e = await engine('oxigraph');
+    const q = 'SELECT ?v WHERE { BIND(1 - 2 - 3 AS ?v) }';
+    expect(column(await e.select(q), 'v')).toEqual(['2']); // pinned wrong answer: 1 - (2 - 3)
+    const { r, applied } = await runNormalised(e, 'oxigraph', q);
+    expect(column(r, 'v')).toEqual(['-4']);
+    expect(applied.some((a) => /^fold: BIND\(\(1 +- 2 *\) - 3 +AS \?v\) -> BIND\("-4"\^\^<http:\/\/www\.w3\.org\/2001\/XMLSchema#integer> AS \?v\)$/.test(a))).toBe(true);
+  });
+
+  it('?x - 2 - 3 over data (no folding possible) is fixed by explicit parentheses', async () => {
+    const e = await engine('oxigraph');
+    const q = 'SELECT ?v ?w WHERE { <urn:s> <urn:n> ?x BIND(?x - 2 - 3 AS ?v) BIND(?x * 8 / 2 / 2 AS ?w) }';
+    const raw = await e.select(q);
+    expect(column(raw, 'v')).toEqual(['2']);
+    expect(Number(column(raw, 'w')[0])).toBe(8); // 1 * (8 / (2 / 2))
+    const { r, applied } = await runNormalised(e, 'oxigraph', q);
+    expect(column(r, 'v')).toEqual(['-4']);
+    expect(Number(column(r, 'w')[0])).toBe(2);
+    expect(applied).toEqual(['oxigraph: 3 nested arithmetic expression(s) serialised with explicit parentheses (Oxigraph parses + - and * / chains right-associatively)']);
+  });
+
+  it('"2023-12-31"^^xsd:date - "P1Y"^^xsd:duration = 2023-02-28; normalised (folded) it is 2022-12-31', async () => {
+    const e = await engine('oxigraph');
+    const q = `${PREFIX}SELECT ?v WHERE { BIND("2023-12-31"^^xsd:date - "P1Y"^^xsd:duration AS ?v) }`;
+    expect(column(await e.select(q), 'v')).toEqual(['2023-02-28']); // pinned wrong answer
+    expect(column((await runNormalised(e, 'oxigraph', q)).r, 'v')).toEqual(['2022-12-31']);
+    // The way the official 13.x queries meet it: the reference date is a parameter.
+    const p = `${PREFIX}SELECT ?v WHERE { BIND(?peildatum - "P1Y"^^xsd:duration AS ?v) }`;
+    const { r } = await runNormalised(e, 'oxigraph', p, { peildatum: { literal: '2023-12-31', datatype: `${XSD}date` } });
+    expect(column(r, 'v')).toEqual(['2022-12-31']);
+  });
+
+  it('a SELECT reusing an aggregate alias is rejected; normalised it runs', async () => {
+    const e = await engine('oxigraph');
+    const q = 'SELECT ?g (SUM(?x) AS ?a) (COUNT(?x) AS ?b) (100 * ?a / ?b AS ?c) WHERE { ?g <urn:x> ?x } GROUP BY ?g ORDER BY ?g';
+    await expect(e.select(q)).rejects.toThrow(/oxigraph: query failed/); // pinned: parse error
+    const { r, applied } = await runNormalised(e, 'oxigraph', q);
+    expect(column(r, 'g')).toEqual(['urn:g1', 'urn:g2']);
+    expect(column(r, 'a')).toEqual(['4', '10']);
+    expect(column(r, 'c').map(Number)).toEqual([200, 1000]);
+    expect(applied.some((a) => a.startsWith('alias reuse:'))).toBe(true);
+  });
+});
