@@ -151,6 +151,11 @@ describe('constant folding', () => {
     expect(fold(expr)).toEqual({ value, datatype: XSD + type });
   });
 
+  it('keeps the lexical form in STR and reports unused parameters', () => {
+    expect(fold('STR("1.50"^^xsd:decimal)')).toEqual({ value: '1.50', datatype: `${XSD}string` });
+    expect(normaliseQuery('SELECT * WHERE { ?s ?p ?o }', { jaar: 2023 }, 'generic').applied).toEqual(['parameter: ?jaar not used by the query']);
+  });
+
   it('leaves non-terminating division and division by zero to the engine', () => {
     expect(fold('1 / 3')).toBeUndefined();
     expect(fold('1 / 0')).toBeUndefined();

@@ -72,6 +72,7 @@ export function normaliseQuery(query: string, params: Record<string, ParamValue>
   if (engine === 'comunica') q = rewriteDurations(q, applied);
   if (REJECTS_ALIAS_REUSE.has(engine)) q = rewriteAliasReuse(q, true, applied);
   if (engine === 'oxigraph') {
+    for (const w of oxigraphDateWarnings(q, show)) applied.push(w);
     const n = countNestedArithmetic(q);
     if (n > 0) applied.push(`oxigraph: ${n} nested arithmetic expression(s) serialised with explicit parentheses (Oxigraph parses + - and * / chains right-associatively)`);
   }
@@ -159,6 +160,7 @@ function substituteParameters(q: Node, params: Record<string, ParamValue>, appli
 
   const result = walkQuery(q, true);
   for (const [name, n] of counts) applied.push(`parameter: ?${name} := ${show(terms.get(name))} (${n} occurrence(s))`);
+  for (const name of names) if (!counts.has(name)) applied.push(`parameter: ?${name} not used by the query`);
   return result;
 }
 
@@ -399,6 +401,9 @@ function foldExpr(e: Node, env: ReadonlyMap<string, Node>, ctx: FoldContext): No
         if (v === (op === '||')) return fromConst({ t: 'bool', value: v });
       }
     }
+    // STR keeps the lexical form as written ("1.50"^^xsd:decimal gives "1.50").
+    if (op === 'str' && args.length === 1 && isTerm(args[0]) && (args[0].termType === 'NamedNode' || (args[0].termType === 'Literal' && !args[0].language)))
+      return factory.literal(args[0].value);
     if (args.every((a: Node) => !Array.isArray(a) && isConstTerm(a))) {
       const r = evalOperation(op, args.map((a: Node) => toConst(a)!));
       if (r) return fromConst(r);
@@ -530,6 +535,24 @@ function countNestedArithmetic(q: Node): number {
     return undefined;
   });
   return n;
+}
+
+/**
+ * Oxigraph computes date - year/month duration wrongly on month-end dates (2023-12-31 - P1Y = 2023-02-28).
+ * Constant cases are folded; the ones left depend on data and cannot be rewritten in SPARQL, so they
+ * are reported.
+ */
+function oxigraphDateWarnings(q: Node, show: (e: Node) => string): string[] {
+  const out: string[] = [];
+  mapTree(q, (x) => {
+    if (x && typeof x === 'object' && x.type === 'operation' && (x.operator === '-' || x.operator === '+') && Array.isArray(x.args)) {
+      const d = x.args[1];
+      const months = isTerm(d) && d.termType === 'Literal' && /#(duration|yearMonthDuration)$/.test(d.datatype?.value ?? '') ? parseDuration(d.value)?.months : undefined;
+      if (months) out.push(`oxigraph: warning: ${show(x)} is not constant; Oxigraph gets date ± year/month durations wrong on month-end dates`);
+    }
+    return undefined;
+  });
+  return out;
 }
 
 function variablesIn(e: Node, acc = new Set<string>()): Set<string> {
