@@ -188,6 +188,14 @@ describe('engine rewrites', () => {
     expect(applied.some((a) => a.startsWith('alias reuse:'))).toBe(true);
     expect(normaliseQuery(q, {}, 'jena').applied.some((a) => a.startsWith('alias reuse:'))).toBe(false);
   });
+
+  it('oxigraph: alias reuse is inlined when a subquery would lose the ORDER BY', () => {
+    const q = `SELECT (?g AS ?h) (SUM(?x) AS ?a) (?a * 2 AS ?c) WHERE { ?g <urn:x> ?x } GROUP BY ?g ORDER BY ?g`;
+    const { text, applied } = normaliseQuery(q, {}, 'oxigraph');
+    expect(text.replace(/\s+/g, ' ')).toContain('((SUM(?x)) * 2 AS ?c)');
+    expect(text).not.toMatch(/SELECT[^{]*\{\s*\{\s*SELECT/);
+    expect(applied.some((a) => a.startsWith('alias reuse: aggregate aliases inlined'))).toBe(true);
+  });
 });
 
 describe('all official queries', () => {

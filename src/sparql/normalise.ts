@@ -602,7 +602,12 @@ function rewriteAliasReuse(q: Node, topLevel: boolean, applied: string[]): Node 
   const innerItems = items.filter((_, i) => !dependent[i]);
   const innerNames = new Set(innerItems.map((v) => (isTerm(v) ? v.value : v.variable.value)));
   const depAliases = new Set(depItems.map((v) => v.variable.value));
-  const usable = depItems.every((v) => !hasAggregate(v.expression) && [...variablesIn(v.expression)].every((u) => innerNames.has(u) || depAliases.has(u)));
+  const outerNames = new Set([...innerNames, ...depAliases]);
+  const usable =
+    depItems.every((v) => !hasAggregate(v.expression) && [...variablesIn(v.expression)].every((u) => innerNames.has(u) || depAliases.has(u))) &&
+    // HAVING stays inside, so it may not use the moved aliases; ORDER BY moves out, so it may use only projected variables.
+    (!Array.isArray(q.having) || [...variablesIn(q.having)].every((u) => !depAliases.has(u))) &&
+    (!Array.isArray(q.order) || (!hasAggregate(q.order) && [...variablesIn(q.order)].every((u) => outerNames.has(u))));
 
   if (!usable) {
     // Inline the alias definitions instead (repeat the aggregate expressions).
