@@ -69,7 +69,10 @@ export function normaliseQuery(query: string, params: Record<string, ParamValue>
 
   let q = substituteParameters(parsed, params, applied, show);
   q = foldQuery(q, applied, show);
-  if (engine === 'comunica') q = rewriteDurations(q, applied);
+  if (engine === 'comunica') {
+    q = rewriteDurations(q, applied);
+    q = hoistOptionalBinds(q, applied, show);
+  }
   if (REJECTS_ALIAS_REUSE.has(engine)) q = rewriteAliasReuse(q, true, applied);
   if (engine === 'oxigraph') {
     for (const w of oxigraphDateWarnings(q, show)) applied.push(w);
@@ -525,6 +528,73 @@ function rewriteDurations(q: Node, applied: string[]): Node {
 }
 
 const ARITH = new Set(['+', '-', '*', '/']);
+/** Operators that give an error (so BIND leaves its variable unbound) when an argument is unbound. */
+const STRICT_OPERATORS = new Set(['+', '-', '*', '/', '=', '!=', '<', '>', '<=', '>=', 'uminus', 'uplus', 'str', 'concat', 'strlen', 'substr', 'ucase', 'lcase', 'year', 'month', 'day']);
+
+function isStrict(e: Node): boolean {
+  if (isTerm(e)) return true;
+  if (!e || typeof e !== 'object') return false;
+  if (e.type === 'operation') return STRICT_OPERATORS.has(e.operator) && e.args.every((a: Node) => isStrict(a));
+  if (e.type === 'functionCall') return typeof e.function?.value === 'string' && e.function.value.startsWith(XSD) && e.args.every((a: Node) => isStrict(a));
+  return false;
+}
+
+/**
+ * Comunica 5.4 fails ("none of the configured actors were able to handle the join type optional") on an
+ * OPTIONAL whose group has both a FILTER (a left join with a condition) and a BIND. When every BIND of
+ * that group is strict (an unbound argument makes it unbound too) and uses only variables the group's
+ * triple patterns bind, `OPTIONAL { P FILTER(f) BIND(e AS ?v) }` equals
+ * `OPTIONAL { P FILTER(f) } BIND(e AS ?v)`: if the OPTIONAL does not match, e's variables are unbound
+ * and ?v stays unbound, as before. Only applied when ?v occurs nowhere else before.
+ */
+function hoistOptionalBinds(q: Node, applied: string[], show: (e: Node) => string): Node {
+  const rewriteGroup = (patterns: Node[]): Node[] => {
+    const out: Node[] = [];
+    const rewritten = patterns.map(rewriteNode);
+    rewritten.forEach((r, i) => {
+      if (r.type !== 'optional') return void out.push(r);
+      const inner: Node[] = r.patterns;
+      const binds = inner.filter((x) => x.type === 'bind');
+      const filters = inner.filter((x) => x.type === 'filter');
+      if (binds.length === 0 || filters.length === 0) return void out.push(r);
+      const bound = new Set<string>();
+      for (const x of inner) if (x.type === 'bgp') variablesIn(x.triples, bound);
+      const targets = new Set(binds.map((b) => b.variable.value));
+      const others = inner.filter((x) => x.type !== 'bind');
+      const before = variablesIn(rewritten.slice(0, i));
+      const movable =
+        binds.every((b) => {
+          const ok = isStrict(b.expression) && [...variablesIn(b.expression)].every((v) => bound.has(v) || (targets.has(v) && v !== b.variable.value));
+          return ok;
+        }) &&
+        [...variablesIn(others)].every((v) => !targets.has(v)) &&
+        [...targets].every((v) => !before.has(v) && !bound.has(v));
+      if (!movable) return void out.push(r);
+      out.push({ ...r, patterns: others });
+      out.push(...binds);
+      applied.push(`comunica: ${binds.map((b) => `BIND(${show(b.expression)} AS ?${b.variable.value})`).join(', ')} moved out of an OPTIONAL with a FILTER (Comunica cannot join that OPTIONAL)`);
+    });
+    return out;
+  };
+  const rewriteNode = (p: Node): Node => {
+    switch (p.type) {
+      case 'group':
+      case 'optional':
+      case 'minus':
+      case 'graph':
+      case 'service':
+        return { ...p, patterns: rewriteGroup(p.patterns) };
+      case 'union':
+        return { ...p, patterns: p.patterns.map(rewriteNode) };
+      case 'query':
+        return rewriteQuery(p);
+      default:
+        return p;
+    }
+  };
+  const rewriteQuery = (query: Node): Node => (Array.isArray(query.where) ? { ...query, where: rewriteGroup(query.where) } : query);
+  return rewriteQuery(q);
+}
 
 function countNestedArithmetic(q: Node): number {
   let n = 0;
