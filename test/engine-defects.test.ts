@@ -91,6 +91,11 @@ describe('Comunica OPTIONAL with FILTER and BIND', () => {
     const q = 'SELECT * WHERE { ?s <urn:p> ?x OPTIONAL { FILTER(BOUND(?s)) ?x <urn:q> ?y BIND(COALESCE(?y, 0) AS ?z) } }';
     expect(normaliseQuery(q, {}, 'comunica').applied).toEqual([]);
   });
+
+  it('keeps a BIND inside that uses only variables bound before the OPTIONAL', () => {
+    const q = 'SELECT * WHERE { ?s <urn:p> ?x OPTIONAL { FILTER(BOUND(?s)) ?x <urn:q> ?y BIND(?x AS ?z) } }';
+    expect(normaliseQuery(q, {}, 'comunica').applied).toEqual([]);
+  });
 });
 
 describe('Oxigraph defects', () => {

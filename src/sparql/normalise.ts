@@ -543,9 +543,10 @@ function isStrict(e: Node): boolean {
  * Comunica 5.4 fails ("none of the configured actors were able to handle the join type optional") on an
  * OPTIONAL whose group has both a FILTER (a left join with a condition) and a BIND. When every BIND of
  * that group is strict (an unbound argument makes it unbound too) and uses only variables the group's
- * triple patterns bind, `OPTIONAL { P FILTER(f) BIND(e AS ?v) }` equals
- * `OPTIONAL { P FILTER(f) } BIND(e AS ?v)`: if the OPTIONAL does not match, e's variables are unbound
- * and ?v stays unbound, as before. Only applied when ?v occurs nowhere else before.
+ * triple patterns bind, at least one of them not bound before the OPTIONAL,
+ * `OPTIONAL { P FILTER(f) BIND(e AS ?v) }` equals `OPTIONAL { P FILTER(f) } BIND(e AS ?v)`: if the
+ * OPTIONAL does not match, that variable is unbound, e is an error and ?v stays unbound, as before.
+ * Only applied when ?v occurs nowhere else in or before the OPTIONAL.
  */
 function hoistOptionalBinds(q: Node, applied: string[], show: (e: Node) => string): Node {
   const rewriteGroup = (patterns: Node[]): Node[] => {
@@ -564,8 +565,9 @@ function hoistOptionalBinds(q: Node, applied: string[], show: (e: Node) => strin
       const before = variablesIn(rewritten.slice(0, i));
       const movable =
         binds.every((b) => {
-          const ok = isStrict(b.expression) && [...variablesIn(b.expression)].every((v) => bound.has(v) || (targets.has(v) && v !== b.variable.value));
-          return ok;
+          const used = [...variablesIn(b.expression)];
+          // Every variable comes from the OPTIONAL, and at least one is unbound when it does not match.
+          return isStrict(b.expression) && used.every((v) => bound.has(v) || (targets.has(v) && v !== b.variable.value)) && used.some((v) => !before.has(v));
         }) &&
         [...variablesIn(others)].every((v) => !targets.has(v)) &&
         [...targets].every((v) => !before.has(v) && !bound.has(v));
