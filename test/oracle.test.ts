@@ -211,6 +211,8 @@ describe('oracle vs our ps-1.1 SPARQL on Comunica (import pipeline)', () => {
   it('agrees on at least 50 generated providers (2023, per vestiging and organisation)', async () => {
     const started = Date.now();
     let runs = 0;
+    // The features the edge cases above pin down also occur in the generated providers.
+    const seen = { unlocated: 0, multiAgreement: 0, nonStaff: 0 };
     const opts = fc.record<SampleOptions>({
       // Small providers mostly (the query's cost grows with the clauses per person and vestiging), up to 25.
       employees: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 8 }), weight: 3 }, { arbitrary: fc.integer({ min: 9, max: 25 }), weight: 1 }),
@@ -223,11 +225,17 @@ describe('oracle vs our ps-1.1 SPARQL on Comunica (import pipeline)', () => {
       fc.asyncProperty(opts, async (o) => {
         runs++;
         const t = generateSample(o);
+        seen.unlocated += t.clauses!.filter((k) => !k.ward_id).length;
+        const agreementsOf = new Map<string, number>();
+        for (const x of t.agreements!) agreementsOf.set(x.employee_id!, (agreementsOf.get(x.employee_id!) ?? 0) + 1);
+        seen.multiAgreement += [...agreementsOf.values()].filter((v) => v > 1).length;
+        seen.nonStaff += t.agreements!.filter((x) => x.kind === 'internship' || x.kind === 'volunteer').length;
         expectAgree(await sparqlPs11(t, 2023), ps11(t, YEAR_2023), JSON.stringify(o));
       }),
       { numRuns: Number(process.env.ORACLE_RUNS ?? 50), endOnFailure: true },
     );
     expect(runs).toBeGreaterThanOrEqual(50);
+    expect(Math.min(seen.unlocated, seen.multiAgreement, seen.nonStaff), JSON.stringify(seen)).toBeGreaterThan(0);
     console.log(`oracle vs SPARQL ps-1.1: ${runs} generated providers in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }, 240_000);
 });
@@ -260,6 +268,23 @@ describe('oracle vs the official 1.2 / 3.1 / 9.1 numbers pinned on Jena (config/
       ['000092331396', 5, 37, '13.513513513513513513513514'],
       [ORGANISATION, 21, 135, '15.555555555555555555555556'],
     ]);
+  });
+
+  it('ps-1.1 for Q4 2023 equals the official 1.1 average staff Jena pins (same day-weighted definition)', () => {
+    // Jena's decimals are sums of per-person quotients cut at 24 digits, so they can differ from the
+    // exact value in the last digit: compare to 1e-9.
+    const pinned: Array<[string, ...number[]]> = [
+      ['000020229523', 51.326086956521739130434782, 7.0, 58.326086956521739130434782],
+      ['000061545509', 48.847826086956521739130434, 6.369565217391304347826087, 55.217391304347826086956521],
+      ['000092331396', 46.673913043478260869565217, 8.489130434782608695652174, 55.163043478260869565217391],
+      [ORGANISATION, 145.847826086956521739130433, 25.858695652173913043478261, 171.706521739130434782608694],
+    ];
+    const rows = ps11(sample, { from: '2023-10-01', to: '2023-12-31' });
+    expect(rows.map((r) => r.location)).toEqual(pinned.map((p) => p[0]));
+    rows.forEach((r, i) => {
+      expect(r.totaal.denominator).toBe(92);
+      for (const [j, v] of [r.zorg, r.nietZorg, r.totaal].entries()) expect(Math.abs(v.value - Number(pinned[i]![j + 1]))).toBeLessThan(1e-9);
+    });
   });
 
   it('9.1 volunteers in Q4 2023', () => {
