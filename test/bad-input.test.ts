@@ -144,6 +144,13 @@ describe('bad input: rejected with a reason, or a clear stop that keeps the prev
     expect(readSnapshot(otherData, r.snapshot!.meta.hash).nquads).toContain('"Café Noord"');
   });
 
+  it('a mapping file that does not exist stops the import and names the setting', async () => {
+    const c = writeConfig();
+    const cfg = loadConfig(c.file);
+    const r = await importSource({ ...cfg, mapping: { ...cfg.mapping, rules: join(c.dir, 'nope.rml.ttl') }, storage: { ...cfg.storage, dataDir } }, db, 'test');
+    expectStoppedKeepingPrevious(r, join(c.dir, 'nope.rml.ttl'), /does not exist; point mapping.rules at your RML or YARRRML file/);
+  });
+
   it('no report is lost: every failed import leaves its report file', () => {
     expect(existsSync(join(dataDir, 'reports'))).toBe(true);
   });

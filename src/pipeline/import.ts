@@ -43,7 +43,7 @@ export async function importSource(cfg: AgentConfig, db: Db, actor: string): Pro
     startedAt,
     finishedAt: startedAt,
     source: dir,
-    mapping: { file: cfg.mapping.rules, sha256: sha256(readFileSync(cfg.mapping.rules)) },
+    mapping: { file: cfg.mapping.rules, sha256: '' },
     ontology: cfg.mapping.ontology,
     files: [],
     fileErrors: [],
@@ -60,6 +60,7 @@ export async function importSource(cfg: AgentConfig, db: Db, actor: string): Pro
   let mapping;
   try {
     mapping = await loadMapping(cfg.mapping.rules);
+    report.mapping.sha256 = sha256(readFileSync(cfg.mapping.rules));
   } catch (e) {
     if (e instanceof RmlError) return stop(cfg.mapping.rules, e.message);
     throw e;

@@ -42,7 +42,9 @@ export async function loadMapping(file: string): Promise<CompiledMapping> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new RmlError(`mapping ${file} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new RmlError(`mapping ${file} does not exist; point mapping.rules at your RML or YARRRML file (the shipped one is config/mappings/onz.rml.ttl)`);
+    throw new RmlError(`mapping ${file} cannot be read: ${code ?? (e as Error).message}`);
   }
   if (/\.ya?ml$/i.test(file)) return compileMapping(yarrrmlToQuads(text, file), file);
   return compileMapping(text, file);
