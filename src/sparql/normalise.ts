@@ -243,12 +243,9 @@ function fromConst(c: Const): Node {
 function formatNum(c: Num): string {
   if (c.kind === 'integer') return c.n.toString();
   const neg = c.n < 0n;
-  let digits = (neg ? -c.n : c.n).toString().padStart(c.scale + 1, '0');
-  let int = digits.slice(0, digits.length - c.scale);
-  let frac = digits.slice(digits.length - c.scale).replace(/0+$/, '');
-  if (frac === '') frac = '0';
-  digits = '';
-  int = int.replace(/^0+(?=\d)/, '');
+  const digits = (neg ? -c.n : c.n).toString().padStart(c.scale + 1, '0');
+  const int = digits.slice(0, digits.length - c.scale).replace(/^0+(?=\d)/, '');
+  const frac = digits.slice(digits.length - c.scale).replace(/0+$/, '') || '0';
   return `${neg ? '-' : ''}${int}.${frac}`;
 }
 
