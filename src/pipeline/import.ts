@@ -83,9 +83,9 @@ export async function importSource(cfg: AgentConfig, db: Db, actor: string): Pro
   const staging: OpenSource = schema ? stagingOpenSource(dir, schema, check, csv, stagingLabels) : () => undefined;
   const pg = pgOpenSource(cfg);
   const lines: string[] = [];
-  // The first record that produced each subject, to trace SHACL violations back to a source row.
+  // The first record that produced each subject, to trace SHACL violations back to a source row;
+  // not kept beyond the size SHACL validates.
   const origins = new Map<string, RecordOrigin>();
-  const statementsByLabel = new Map<string, number>();
   let stats;
   try {
     stats = await runMapping(mapping, {
@@ -95,7 +95,7 @@ export async function importSource(cfg: AgentConfig, db: Db, actor: string): Pro
       openSource: (spec) => staging(spec) ?? pg(spec),
       emit(statement, origin) {
         lines.push(statement);
-        statementsByLabel.set(origin.source, (statementsByLabel.get(origin.source) ?? 0) + 1);
+        if (lines.length > cfg.mapping.validateUpTo) return;
         const subject = statement.slice(0, statement.indexOf(' '));
         if (!origins.has(subject)) origins.set(subject, origin);
       },
@@ -111,13 +111,9 @@ export async function importSource(cfg: AgentConfig, db: Db, actor: string): Pro
   report.timings.mapMs = clock();
   // Row accounting: staging files from pass 1, every other source as the engine counted it.
   for (const s of stats.sources) {
-    const file = stagingLabels.get(s.label);
-    if (file) continue;
-    report.files.push({ file: s.label, rowsRead: s.records, rowsMapped: s.records, rowsRejected: 0, triples: s.statements, rejections: [] });
-  }
-  for (const [label, n] of statementsByLabel) {
-    const r = byFile.get(stagingLabels.get(label) ?? '');
-    if (r) r.triples += n;
+    const staged = byFile.get(stagingLabels.get(s.label) ?? '');
+    if (staged) staged.triples += s.statements;
+    else report.files.push({ file: s.label, rowsRead: s.records, rowsMapped: s.records, rowsRejected: 0, triples: s.statements, rejections: [] });
   }
   report.files.unshift(...check.reports);
 
@@ -127,6 +123,7 @@ export async function importSource(cfg: AgentConfig, db: Db, actor: string): Pro
   // SHACL needs the whole mapped dataset in memory; above mapping.validateUpTo it is skipped, and the
   // missing-data check then looks at the statements it needs only.
   const validated = lines.length <= cfg.mapping.validateUpTo;
+  if (!validated) origins.clear();
   report.validation = validated
     ? { statements: lines.length, validated }
     : { statements: lines.length, validated, note: `SHACL validation skipped: ${lines.length} statements exceed mapping.validateUpTo (${cfg.mapping.validateUpTo}); raise it to validate (about 1 GB of memory per million statements)` };
