@@ -20,6 +20,8 @@ function fakeRun(value: string): IndicatorRun {
     indicator: { id: 'ps-1.1', number: '1.1', name: 'Gemiddeld aantal personeelsleden' } as IndicatorRun['indicator'],
     parameters: { start_periode: { value: '2023-01-01', datatype: 'http://www.w3.org/2001/XMLSchema#date' } },
     queryHash: 'q'.repeat(64),
+    engine: 'oxigraph',
+    normalisation: [],
     results: { head: { vars: ['Indeling', 'Totaal'] }, results: { bindings: [{ Indeling: { type: 'literal', value: 'Organisatie' }, Totaal: { type: 'literal', value, datatype: 'http://www.w3.org/2001/XMLSchema#decimal' } }] } },
   };
 }
