@@ -309,3 +309,9 @@ export function volunteers(t: StagingRows, period: Period): VolunteerRow[] {
   }
   return ordered([...by].map(([location, s]) => ({ location, volunteers: s.size })));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Item oracles (src/oracle/types.ts) for personeelssamenstelling chapters 1 and 5, by pack item id.
+import type { ItemOracle } from './types.js';
+
+export const staffOracles: Record<string, ItemOracle> = {};
