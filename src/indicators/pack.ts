@@ -16,6 +16,13 @@ export interface ParameterDef {
   /** The value; `{year}`, `{year-1}`, `{year+1}` are replaced by the reporting year (± N). */
   value: string;
   description?: string;
+  /** Allowed values (IRIs as CURIEs or full IRIs, literals as text): sh:in of the parameter shape. */
+  in?: string[];
+  /** Bounds for dates and numbers (may use {year}): sh:minInclusive / sh:maxInclusive. */
+  minInclusive?: string;
+  maxInclusive?: string;
+  /** The name of a parameter this one may not exceed (sh:lessThanOrEquals), e.g. start_periode ≤ eind_periode. */
+  notAfter?: string;
 }
 
 /**
