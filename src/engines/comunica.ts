@@ -1,6 +1,7 @@
 import { QueryEngine as ComunicaEngine } from '@comunica/query-sparql-rdfjs';
 import type { Term } from '@rdfjs/types';
-import { Parser } from 'n3';
+import { createReadStream } from 'node:fs';
+import { Parser, StreamParser } from 'n3';
 import { RdfStore } from 'rdf-stores';
 import type { QueryEngine, SparqlJsonResults, SparqlJsonTerm } from './types.js';
 
@@ -16,6 +17,24 @@ export class ComunicaQueryEngine implements QueryEngine {
   async load(nquads: string): Promise<void> {
     const store = RdfStore.createDefault();
     for (const q of new Parser({ format: 'N-Quads' }).parse(nquads)) store.addQuad(q);
+    this.store = store;
+  }
+
+  /** Stream-parses the file, so its size is bounded by the store's memory, not by V8's string limit. */
+  async loadFile(path: string): Promise<void> {
+    const store = RdfStore.createDefault();
+    const parser = new StreamParser({ format: 'N-Quads' });
+    await new Promise<void>((resolve, reject) => {
+      const input = createReadStream(path);
+      input.on('error', (e) => reject(new Error(`comunica: cannot read ${path}: ${e.message}; check that the snapshot file exists and is readable`)));
+      parser.on('data', (q) => store.addQuad(q));
+      parser.on('error', (e: Error) => {
+        input.destroy();
+        reject(new Error(`comunica: cannot load ${path}: ${e.message}`));
+      });
+      parser.on('end', () => resolve());
+      input.pipe(parser);
+    });
     this.store = store;
   }
 

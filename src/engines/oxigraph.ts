@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import oxigraph from 'oxigraph';
 import type { QueryEngine, SparqlJsonResults, SparqlJsonTerm } from './types.js';
 
@@ -27,6 +28,26 @@ export class OxigraphQueryEngine implements QueryEngine {
       store.load(nquads, { format: 'application/n-quads' });
     } catch (e) {
       throw new OxigraphEngineError(`oxigraph: cannot load N-Quads: ${errorText(e)}`);
+    }
+    this.store = store;
+  }
+
+  /** Bulk-loads the file in pieces of whole lines, so its size is not bounded by V8's string limit. */
+  async loadFile(path: string): Promise<void> {
+    const store = new oxigraph.Store();
+    let line = 1;
+    try {
+      for await (const piece of lineChunks(path)) {
+        try {
+          store.load(piece, { format: 'application/n-quads' });
+        } catch (e) {
+          throw new OxigraphEngineError(`oxigraph: cannot load ${path} (in the piece starting at line ${line}): ${errorText(e)}`);
+        }
+        line += countLines(piece);
+      }
+    } catch (e) {
+      if (e instanceof OxigraphEngineError) throw e;
+      throw new OxigraphEngineError(`oxigraph: cannot read ${path}: ${errorText(e)}; check that the snapshot file exists and is readable`);
     }
     this.store = store;
   }
@@ -67,6 +88,40 @@ function normalise(term: SparqlJsonTerm): SparqlJsonTerm {
   }
   if ((term as { type: string }).type === 'triple') throw new OxigraphEngineError('oxigraph: RDF-star triple terms are not supported in results');
   return term;
+}
+
+/** Default piece size: well under V8's string cap (about 512 M characters), big enough to amortise each load call. */
+export const CHUNK_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads a line-based RDF file as strings of whole lines of about `chunkBytes` each. Splitting on the
+ * newline byte never cuts a UTF-8 sequence, since 0x0A occurs in no multi-byte character.
+ */
+export async function* lineChunks(path: string, chunkBytes = CHUNK_BYTES): AsyncGenerator<string> {
+  let pending: Buffer[] = [];
+  let size = 0;
+  for await (const buf of createReadStream(path, { highWaterMark: Math.min(chunkBytes, 8 * 1024 * 1024) }) as AsyncIterable<Buffer>) {
+    pending.push(buf);
+    size += buf.length;
+    if (size < chunkBytes) continue;
+    const all = Buffer.concat(pending);
+    const cut = all.lastIndexOf(10);
+    if (cut === -1) {
+      pending = [all];
+      continue;
+    }
+    yield all.toString('utf8', 0, cut + 1);
+    const rest = all.subarray(cut + 1);
+    pending = rest.length > 0 ? [rest] : [];
+    size = rest.length;
+  }
+  if (size > 0) yield Buffer.concat(pending).toString('utf8');
+}
+
+function countLines(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 function errorText(e: unknown): string {

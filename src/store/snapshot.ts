@@ -79,9 +79,17 @@ function sortUnique(input: string, output: string, tmpDir: string): Promise<void
   });
 }
 
+/**
+ * The canonical N-Quads file of a snapshot. Engines load it from here (QueryEngine.loadFile): a large
+ * provider's snapshot does not fit in one JS string, so readSnapshot is for small ones only.
+ */
+export function snapshotFile(dataDir: string, hash: string): string {
+  return join(snapshotDir(dataDir), `${hash}.nq`);
+}
+
 /** Reads a snapshot back and checks that its content still matches its name. */
 export function readSnapshot(dataDir: string, hash: string): Snapshot {
-  const nquads = readFileSync(join(snapshotDir(dataDir), `${hash}.nq`), 'utf8');
+  const nquads = readFileSync(snapshotFile(dataDir, hash), 'utf8');
   if (sha256(nquads) !== hash) throw new Error(`snapshot ${hash} is corrupt: its content no longer matches its hash; re-import the source`);
   const meta = JSON.parse(readFileSync(join(snapshotDir(dataDir), `${hash}.json`), 'utf8')) as SnapshotMeta;
   return { meta, nquads };

@@ -1,0 +1,171 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { QueryEngine, SparqlJsonResults } from '../types.js';
+import { INSTALL_HINT } from './classpath.js';
+import { jenaRuntime, JenaQueryError, type JenaRuntime } from './index.js';
+
+export interface JenaTdb2Options {
+  /** Directory holding one TDB2 store per snapshot hash (default: os.tmpdir()/kikv-tdb2; the registry uses <dataDir>/engines/tdb2). */
+  storeRoot?: string;
+  /** Kill a query's JVM after this long (default 5 minutes). */
+  timeoutMs?: number;
+  /** Kill the loader after this long (default 30 minutes). */
+  loadTimeoutMs?: number;
+  /** Extra JVM options, e.g. ['-Xmx4g']. */
+  javaOptions?: string[];
+  /** The java command (default $JAVA_HOME/bin/java or java on PATH). */
+  java?: string;
+}
+
+const COMPLETE_MARK = 'kikv-complete';
+const SNAPSHOT_NAME = /^([0-9a-f]{64})\.nq$/;
+
+/**
+ * Apache Jena (Debian's libapache-jena-java) through its own command-line tools: each loaded
+ * snapshot becomes a TDB2 store built once by tdb2.tdbloader and kept under its hash, so loading the
+ * same snapshot again (another run, another process) reuses it; each select is one tdb2.tdbquery.
+ * Jena runs the official queries as written (docs/research/engine-anchors.md), which makes it the
+ * reference engine.
+ */
+export class JenaTdb2Engine implements QueryEngine {
+  readonly name = 'jena';
+  private storeDir: string | undefined;
+  /** Whether the last load built its store (false: reused); for tests and timing reports. */
+  lastLoadBuilt = false;
+
+  constructor(private readonly opts: JenaTdb2Options = {}) {}
+
+  private get root(): string {
+    return this.opts.storeRoot ?? join(tmpdir(), 'kikv-tdb2');
+  }
+
+  async load(nquads: string): Promise<void> {
+    const hash = createHash('sha256').update(nquads).digest('hex');
+    const dir = join(this.root, hash);
+    if (this.reuse(dir)) return;
+    mkdirSync(this.root, { recursive: true });
+    const work = mkdtempSync(join(this.root, '.data-'));
+    try {
+      const file = join(work, `${hash}.nq`);
+      writeFileSync(file, nquads);
+      await this.build(file, hash);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+
+  async loadFile(path: string): Promise<void> {
+    if (!existsSync(path)) throw new Error(`jena: snapshot file ${path} does not exist`);
+    // Snapshots are named by the hash of their content, so the name is the cache key; any other file is hashed.
+    const hash = SNAPSHOT_NAME.exec(basename(path))?.[1] ?? (await hashFile(path));
+    if (this.reuse(join(this.root, hash))) return;
+    await this.build(path, hash);
+  }
+
+  async select(sparql: string): Promise<SparqlJsonResults> {
+    if (!this.storeDir) throw new Error('jena: no snapshot loaded; call load or loadFile first');
+    const work = mkdtempSync(join(tmpdir(), 'kikv-tdb2-query-'));
+    try {
+      const queryFile = join(work, 'query.rq');
+      writeFileSync(queryFile, sparql);
+      const out = await this.run(['tdb2.tdbquery', '--loc', this.storeDir, '--results=json', '--query', queryFile], this.opts.timeoutMs ?? 300_000, 'query');
+      let parsed: SparqlJsonResults & { boolean?: boolean };
+      try {
+        parsed = JSON.parse(out) as typeof parsed;
+      } catch {
+        throw new JenaQueryError(`jena: tdbquery returned no JSON results (${out.slice(0, 200)}); expected a SELECT query`, '');
+      }
+      if (!parsed.results) throw new JenaQueryError('jena: expected a SELECT query, got an ASK query', '');
+      return { head: { vars: parsed.head?.vars ?? [] }, results: { bindings: parsed.results.bindings } };
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+
+  private reuse(dir: string): boolean {
+    if (!existsSync(join(dir, COMPLETE_MARK))) return false;
+    this.storeDir = dir;
+    this.lastLoadBuilt = false;
+    return true;
+  }
+
+  /** Builds into a private directory and renames it into place, so a crash or a concurrent build never leaves a half store under the hash. */
+  private async build(file: string, hash: string): Promise<void> {
+    const dir = join(this.root, hash);
+    mkdirSync(this.root, { recursive: true });
+    const staging = mkdtempSync(join(this.root, `.${hash.slice(0, 12)}-`));
+    try {
+      // tdbloader picks the syntax by extension; snapshots are always N-Quads.
+      const args = ['tdb2.tdbloader', '--loc', staging, '--syntax=N-Quads', file];
+      await this.run(args, this.opts.loadTimeoutMs ?? 1_800_000, 'load');
+      writeFileSync(join(staging, COMPLETE_MARK), `${file}\n`);
+      try {
+        renameSync(staging, dir);
+      } catch (e) {
+        if (!existsSync(join(dir, COMPLETE_MARK))) throw new Error(`jena: cannot move the TDB2 store into ${dir}: ${(e as Error).message}`);
+      }
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+    this.storeDir = dir;
+    this.lastLoadBuilt = true;
+  }
+
+  private run(args: string[], timeoutMs: number, what: 'load' | 'query'): Promise<string> {
+    let rt: JenaRuntime;
+    try {
+      rt = jenaRuntime();
+    } catch (e) {
+      return Promise.reject(new Error(`jena: ${(e as Error).message}`));
+    }
+    const java = this.opts.java ?? rt.java;
+    const full = [...rt.javaOptions, ...(this.opts.javaOptions ?? []), '-cp', rt.classpath.join(':'), ...args];
+    return new Promise<string>((resolve, reject) => {
+      const child = spawn(java, full, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const stdout: Buffer[] = [];
+      const stderr: Buffer[] = [];
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, timeoutMs);
+      child.stdout.on('data', (d: Buffer) => stdout.push(d));
+      child.stderr.on('data', (d: Buffer) => stderr.push(d));
+      child.on('error', (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(e.code === 'ENOENT' ? new Error(`jena: no Java runtime ("${java}" was not found; set JAVA_HOME or put java on PATH); ${INSTALL_HINT} default-jre-headless`) : e);
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        const err = Buffer.concat(stderr).toString('utf8');
+        if (timedOut) return reject(new JenaQueryError(`jena: ${what} timed out after ${timeoutMs} ms (raise ${what === 'load' ? 'loadTimeoutMs' : 'timeoutMs'} for large data)`, err));
+        if (code !== 0) return reject(new JenaQueryError(`jena: ${what} failed (${signal ? `killed by ${signal}` : `exit ${code}`})${hint(err)}: ${lastLines(err)}`, err));
+        resolve(Buffer.concat(stdout).toString('utf8'));
+      });
+    });
+  }
+}
+
+function hint(stderr: string): string {
+  if (/NoClassDefFoundError|ClassNotFoundException/.test(stderr)) return ` (${INSTALL_HINT})`;
+  if (/OutOfMemoryError/.test(stderr)) return ' (give the JVM more heap, e.g. javaOptions: ["-Xmx4g"])';
+  if (/XSSimpleTypeDecl|internal error/.test(stderr)) return ` (the Xerces resource workaround did not take; remove the kikv-jena-* cache directory in ${tmpdir()} and retry)`;
+  return '';
+}
+
+function lastLines(stderr: string): string {
+  return stderr
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '' && !l.startsWith('SLF4J:'))
+    .slice(-12)
+    .join('\n');
+}
+
+async function hashFile(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const buf of createReadStream(path) as AsyncIterable<Buffer>) h.update(buf);
+  return h.digest('hex');
+}
