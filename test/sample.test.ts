@@ -453,3 +453,52 @@ describe('toCsv', () => {
     expect(toCsv(['x', 'y'], [])).toBe('x,y\n');
   });
 });
+
+describe('sample generator with edge cases (option edgeCases)', () => {
+  const periods: SampleOptions['years'][] = [undefined, { from: 2019, to: 2023 }, { from: 2023, to: 2023 }, { from: 2020, to: 2021 }];
+  for (const years of periods) {
+    it(`adds the edge cases on top of the same generated rows, and they pass the staging checks (${years ? `${years.from}–${years.to}` : 'default years'})`, () => {
+      const opts: SampleOptions = { employees: 12, clients: 4, locations: 2, seed: 42, ...(years ? { years } : {}) };
+      const plain = generateSample(opts);
+      const edge = generateSample({ ...opts, edgeCases: true });
+      for (const [name, rows] of Object.entries(edge)) expect(rows.filter((r) => !Object.values(r)[0]!.startsWith('X')), name).toEqual(plain[name]);
+      expect(stagingRejections(edge)).toEqual([]);
+      expect(validate(edge)).toEqual([]);
+      expect(coherence(edge)).toEqual([]);
+    });
+  }
+
+  it('contains each edge case the oracle test relies on', () => {
+    const t = generateSample({ employees: 3, clients: 1, locations: 1, seed: 5, years: { from: 2019, to: 2023 }, edgeCases: true });
+    const Y = '2023';
+    const x = <T extends Record<string, string>>(rows: T[]) => rows.filter((r) => Object.values(r)[0]!.startsWith('X'));
+    const agreements = x(t.agreements!);
+    const clauses = x(t.clauses!);
+    const absences = x(t.absences!);
+    // Agreements crossing the reporting year's start and end, open-ended ones.
+    expect(agreements.some((a) => a.start_date! < `${Y}-01-01` && a.end_date! >= `${Y}-01-01` && a.end_date! < `${Y}-12-31`)).toBe(true);
+    expect(agreements.some((a) => a.start_date! > `${Y}-01-01` && a.start_date! <= `${Y}-12-31` && a.end_date! > `${Y}-12-31`)).toBe(true);
+    expect(agreements.filter((a) => a.end_date === '').length).toBeGreaterThan(2);
+    // Clause changes on 29 February (2020 and 2024 here) and mid-month.
+    for (const leap of ['2020-02-29', '2024-02-29']) expect(clauses.some((c) => c.start_date === leap) && clauses.some((c) => c.end_date === leap)).toBe(true);
+    expect(clauses.some((c) => c.start_date === `${Y}-05-17`)).toBe(true);
+    // Overlapping, partial, open-ended absences; pregnancy leave.
+    const byAgreement = new Map<string, typeof absences>();
+    for (const a of absences) byAgreement.set(a.agreement_id!, [...(byAgreement.get(a.agreement_id!) ?? []), a]);
+    const overlapping = [...byAgreement.values()].some((list) => list.some((a) => list.some((b) => a !== b && a.start_date! <= b.start_date! && b.start_date! <= (a.end_date || '9999'))));
+    expect(overlapping).toBe(true);
+    expect(absences.some((a) => a.percentage === '37.5') && absences.some((a) => a.end_date === '') && absences.some((a) => a.kind === 'pregnancy_leave')).toBe(true);
+    // Several agreements of one person at once, interns, volunteers, staff without a location.
+    const perPerson = new Map<string, number>();
+    for (const a of agreements) if (a.start_date! <= `${Y}-06-15` && (a.end_date === '' || a.end_date! >= `${Y}-06-15`)) perPerson.set(a.employee_id!, (perPerson.get(a.employee_id!) ?? 0) + 1);
+    expect(Math.max(...perPerson.values())).toBeGreaterThanOrEqual(3);
+    expect(agreements.some((a) => a.kind === 'internship') && agreements.some((a) => a.kind === 'volunteer')).toBe(true);
+    const kindOf = new Map(agreements.map((a) => [a.agreement_id!, a.kind!]));
+    expect(clauses.some((c) => c.ward_id === '' && !['internship', 'volunteer'].includes(kindOf.get(c.agreement_id!)!))).toBe(true);
+    // Clients in care in the reporting year, one admitted on 29 February.
+    expect(x(t.care_episodes!).some((e) => e.start_date === '2020-02-29')).toBe(true);
+    expect(x(t.care_episodes!).filter((e) => e.start_date! <= `${Y}-12-31` && (e.end_date === '' || e.end_date! >= `${Y}-01-01`)).length).toBeGreaterThanOrEqual(3);
+    // Without clients asked for, no edge-case clients either.
+    expect(generateSample({ employees: 3, clients: 0, locations: 1, seed: 5, edgeCases: true }).clients).toEqual([]);
+  });
+});

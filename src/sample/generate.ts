@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateClients } from './clients.js';
 import { toCsv } from './csv.js';
+import { generateEdgeCases } from './edge-cases.js';
 import { FUNCTIONS, generateOrg } from './org.js';
 import { DEFAULT_YEARS, Period, type SampleYears } from './period.js';
 import { Rng } from './random.js';
@@ -30,6 +31,13 @@ export interface SampleOptions {
    * before the option existed.
    */
   years?: SampleYears;
+  /**
+   * Adds a fixed set of edge cases on top (src/sample/edge-cases.ts: year-boundary agreements, clause
+   * changes mid-month and on 29 February, overlapping and partial absences, several agreements at once,
+   * pregnancy leave, interns, volunteers, staff without a location; with `clients` > 0 also edge-case
+   * clients). Off by default, so the default sample stays as it is.
+   */
+  edgeCases?: boolean;
 }
 
 export const DEFAULT_SAMPLE: SampleOptions = { employees: 250, clients: 180, locations: 3, seed: 2023 };
@@ -52,6 +60,12 @@ export function generateSample(opts: SampleOptions): SampleTables {
   const org = generateOrg(root.fork('org'), locations);
   const staff = generateStaff(root.fork('staff'), employees, org.locations, org.wards, period);
   const care = generateClients(root.fork('clients'), clients, org.locations, org.wards, period);
+  if (opts.edgeCases) {
+    // Its own stream: the generated rows stay the same with or without the edge cases.
+    const edge = generateEdgeCases(root.fork('edge-cases'), org.locations, org.wards, period, clients > 0);
+    for (const k of ['employees', 'agreements', 'clauses', 'worked_hours', 'absences'] as const) staff[k].push(...edge[k]);
+    for (const k of ['clients', 'indications', 'care_episodes'] as const) care[k].push(...edge[k]);
+  }
 
   const tables: SampleTables = {
     organisation: [{ organisation_id: org.organisation.id, name: org.organisation.name, kvk_number: org.organisation.kvk }],
