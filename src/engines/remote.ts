@@ -22,6 +22,12 @@ export interface RemoteEngineConfig {
   passwordEnv?: string;
   /** The endpoint already holds the data (loaded by its operator): loads only check that the graph is not empty. */
   readOnly?: boolean;
+  /**
+   * How queries are POSTed (both SPARQL 1.1 Protocol): 'form' (application/x-www-form-urlencoded,
+   * the default) or 'direct' (application/sparql-query). Default 'form' because Virtuoso 7.2
+   * (Debian's) never answers a direct POST; Fuseki and GraphDB take both.
+   */
+  queryMethod?: 'form' | 'direct';
   /** Per query (default 5 minutes). */
   timeoutMs?: number;
   /** Per upload (default 30 minutes). */
@@ -83,8 +89,16 @@ export class RemoteQueryEngine implements QueryEngine {
 
   async select(sparql: string): Promise<SparqlJsonResults> {
     const url = new URL(this.cfg.endpoint);
-    url.searchParams.append('default-graph-uri', this.graph);
-    const res = await this.request('POST', url, { 'content-type': 'application/sparql-query', accept: 'application/sparql-results+json' }, sparql, this.cfg.timeoutMs ?? 300_000, 'query');
+    const accept = 'application/sparql-results+json';
+    const timeout = this.cfg.timeoutMs ?? 300_000;
+    let res: Response;
+    if (this.cfg.queryMethod === 'direct') {
+      url.searchParams.append('default-graph-uri', this.graph);
+      res = await this.request('POST', url, { 'content-type': 'application/sparql-query', accept }, sparql, timeout, 'query');
+    } else {
+      const form = new URLSearchParams({ query: sparql, 'default-graph-uri': this.graph }).toString();
+      res = await this.request('POST', url, { 'content-type': 'application/x-www-form-urlencoded', accept }, form, timeout, 'query');
+    }
     const text = await res.text();
     let parsed: { head?: { vars?: string[] }; results?: { bindings?: Array<Record<string, RawTerm>> }; boolean?: boolean };
     try {
@@ -185,7 +199,8 @@ function normaliseTerm(term: RawTerm): SparqlJsonTerm {
 function networkError(e: unknown, url: URL, timeoutMs: number, what: string): RemoteEngineError {
   const err = e as Error & { cause?: { code?: string; message?: string } };
   if (err.name === 'TimeoutError' || err.name === 'AbortError') {
-    return new RemoteEngineError(`remote engine: ${what} to ${url.origin}${url.pathname} timed out after ${timeoutMs} ms; check the endpoint's load, or raise engines.remote.${what === 'upload' ? 'loadTimeoutMs' : 'timeoutMs'}`);
+    const direct = what === 'query' ? ' (Virtuoso 7.2 never answers engines.remote.queryMethod "direct"; use "form")' : '';
+    return new RemoteEngineError(`remote engine: ${what} to ${url.origin}${url.pathname} timed out after ${timeoutMs} ms; check the endpoint's load, or raise engines.remote.${what === 'upload' ? 'loadTimeoutMs' : 'timeoutMs'}${direct}`);
   }
   const cause = err.cause?.code ?? err.cause?.message ?? err.message;
   return new RemoteEngineError(`remote engine: cannot reach ${url.origin} (${cause}); check that the endpoint is running and that engines.remote.endpoint${what === 'upload' ? '/graphStore' : ''} is right`);
