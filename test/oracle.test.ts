@@ -218,6 +218,34 @@ const caseArb: fc.Arbitrary<Case> = fc
     otherYear: otherYear && from <= 2022 ? (from <= 2020 ? 2020 : 2022) : null,
   }));
 
+describe('the comparison of item rows with an oracle', () => {
+  const at = { provider: 'p', size: 1, item: 'ps-x', year: 2023 };
+  const row = (indeling: string, teller: string | null, noemer: string | null, notComputable?: string): ItemRow => ({ indeling, teller, noemer, value: null, ...(notComputable ? { notComputable } : {}) });
+
+  it('accepts equal tellers and noemers written differently (canonical decimals)', () => {
+    expect(compareItem([row('000000000001', '12.5', '365'), row('Organisatie', '0', null)], [{ indeling: '000000000001', teller: '12.50', noemer: '365.0' }, { indeling: 'Organisatie', teller: '0.000', noemer: null }], at)).toEqual([]);
+  });
+
+  it('names the indeling and both sides when a teller or noemer differs, or a noemer is missing on one side', () => {
+    const out = compareItem([row('000000000001', '12.5', '365'), row('Organisatie', '3', null)], [{ indeling: '000000000001', teller: '12.5', noemer: '366' }, { indeling: 'Organisatie', teller: '3', noemer: '1' }], at);
+    expect(out.map((m) => [m.indeling, m.sparql.noemer, m.oracle === 'no row' ? null : m.oracle.noemer])).toEqual([
+      ['000000000001', '365', '366'],
+      ['Organisatie', null, '1'],
+    ]);
+  });
+
+  it('lets the oracle leave out not-computable rows only', () => {
+    const rows = [row('000000000001', null, null, 'no row'), row('000000000002', '0', '0', 'noemer is 0'), row('000000000003', '0', null), row('Organisatie', '1', '2')];
+    const out = compareItem(rows, [{ indeling: 'Organisatie', teller: '1', noemer: '2' }], at);
+    expect(out.map((m) => [m.indeling, m.oracle])).toEqual([['000000000003', 'no row']]);
+  });
+
+  it('reports an oracle row for an indeling the item has no row for', () => {
+    const out = compareItem([row('Organisatie', '1', '2')], [{ indeling: 'Organisatie', teller: '1', noemer: '2' }, { indeling: '000000000009', teller: '1', noemer: '2' }], at);
+    expect(out.map((m) => [m.indeling, m.sparql.teller])).toEqual([['000000000009', null]]);
+  });
+});
+
 describe('oracle vs SPARQL on Oxigraph, every item with an oracle (import pipeline)', () => {
   beforeAll(() => {
     pack = loadTestPack();
