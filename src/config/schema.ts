@@ -164,8 +164,57 @@ export const configSchema = {
         timeoutMs: { type: 'integer', minimum: 100 },
       },
     },
+    // Optional: without it the embedded Oxigraph engine runs every query (nothing to install).
+    engines: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'SPARQL engines the indicators run on (src/engines/registry.ts)',
+      properties: {
+        default: { enum: ['oxigraph', 'comunica', 'jena', 'remote'], description: 'engine used when none is chosen (default oxigraph, embedded)' },
+        remote: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['endpoint'],
+          description: 'a SPARQL 1.1 endpoint (Fuseki, GraphDB, Virtuoso …); makes the "remote" engine available',
+          properties: {
+            endpoint: { type: 'string', pattern: '^https?://', description: 'SPARQL 1.1 query URL, e.g. http://localhost:3030/kikv/sparql or http://host:8890/sparql' },
+            graphStore: { type: 'string', pattern: '^https?://', description: "Graph Store Protocol URL snapshots are uploaded to (PUT), e.g. Fuseki's /kikv/data or Virtuoso's /sparql-graph-crud-auth; default: endpoint" },
+            graph: { type: 'string', pattern: '^[a-zA-Z][a-zA-Z0-9+.-]*:[^\\s<>"{}|^`]*$', description: 'named graph (IRI) holding the snapshot; queries use it as their default graph (default urn:kikv:snapshot)' },
+            user: { type: 'string', minLength: 1, description: 'account for basic or digest authentication (chosen from the server\'s challenge)' },
+            passwordEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$', description: 'name of the environment variable holding the password' },
+            readOnly: { type: 'boolean', description: 'the endpoint already holds the data: never upload, only check the graph is not empty (default false)' },
+            queryMethod: { enum: ['form', 'direct'], description: 'POST form-encoded (default; Virtuoso 7.2 needs it) or as application/sparql-query' },
+            timeoutMs: { type: 'integer', minimum: 100, description: 'per query (default 300000)' },
+            loadTimeoutMs: { type: 'integer', minimum: 100, description: 'per snapshot upload (default 1800000)' },
+          },
+        },
+      },
+    },
   },
 } as const;
+
+export type EngineConfigName = 'oxigraph' | 'comunica' | 'jena' | 'remote';
+
+/** Config `engines`, with its defaults filled in by enginesWithDefaults. */
+export interface EnginesConfig {
+  default: EngineConfigName;
+  remote?: {
+    endpoint: string;
+    graphStore?: string;
+    graph?: string;
+    user?: string;
+    passwordEnv?: string;
+    readOnly?: boolean;
+    queryMethod?: 'form' | 'direct';
+    timeoutMs?: number;
+    loadTimeoutMs?: number;
+  };
+}
+
+/** Defaults for `engines`, so a configuration without the section keeps working (embedded Oxigraph). */
+export function enginesWithDefaults(raw?: Partial<EnginesConfig>): EnginesConfig {
+  return { default: raw?.default ?? 'oxigraph', ...(raw?.remote ? { remote: raw.remote } : {}) };
+}
 
 /** The validated configuration, with every path made absolute. */
 export interface AgentConfig {
@@ -186,6 +235,8 @@ export interface AgentConfig {
     retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
     timeoutMs: number;
   };
+  /** Absent in configurations read before the section existed: use enginesWithDefaults(cfg.engines). */
+  engines?: EnginesConfig;
 }
 
 /** The CSV directory the mapping reads by default (rml:CurrentWorkingDirectory). */

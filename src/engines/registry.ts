@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { enginesWithDefaults, type AgentConfig } from '../config/schema.js';
 import { ComunicaQueryEngine } from './comunica.js';
 import { INSTALL_HINT, resolveJenaClasspath } from './jena/classpath.js';
 import { JenaTdb2Engine, type JenaTdb2Options } from './jena/tdb2.js';
@@ -26,6 +27,12 @@ export interface EngineAvailability {
   available: boolean;
   /** Why it is not available, naming the fix. */
   reason?: string;
+}
+
+/** Engine options from the agent configuration (`storage.dataDir`, `engines`), and the configured default engine. */
+export function engineOptionsFromConfig(cfg: Pick<AgentConfig, 'storage' | 'engines'>): EngineOptions & { defaultEngine: EngineName } {
+  const engines = enginesWithDefaults(cfg.engines);
+  return { dataDir: cfg.storage.dataDir, ...(engines.remote ? { remote: engines.remote } : {}), defaultEngine: engines.default };
 }
 
 export function isEngineName(name: string): name is EngineName {
