@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
@@ -120,6 +121,45 @@ function compareItem(rows: ItemRow[], want: ReturnType<(typeof ITEM_ORACLES)[str
   return out;
 }
 
+/**
+ * Oxigraph (WASM) answers a query synchronously: a query that never finishes blocks the test's
+ * thread, so neither vitest's timeout nor any timer in it can fire, and CI would hang without a word.
+ * A watchdog thread is told which item runs on which provider; when one query runs longer than the
+ * limit it writes that to stderr and ends the test process.
+ */
+class QueryWatchdog {
+  private readonly state = new Int32Array(new SharedArrayBuffer(4));
+  private readonly worker: Worker;
+  constructor(readonly limitMs: number) {
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const { writeSync } = require('node:fs');
+      const state = workerData.state;
+      parentPort.on('message', ({ gen, label }) => {
+        setTimeout(() => {
+          if (Atomics.load(state, 0) !== gen) return;
+          writeSync(2, '\\noracle test: ' + label + ' has run for more than ' + workerData.limitMs / 1000 + ' s on Oxigraph; ending the test process (raise ORACLE_QUERY_LIMIT_S if the query is merely slow)\\n');
+          process.kill(process.pid, 'SIGKILL');
+        }, workerData.limitMs);
+      });`;
+    this.worker = new Worker(code, { eval: true, workerData: { state: this.state, limitMs } });
+    this.worker.unref();
+  }
+  /** Runs `f` (which may block the thread) under the limit. */
+  async guard<T>(label: string, f: () => Promise<T>): Promise<T> {
+    const gen = Atomics.add(this.state, 0, 1) + 1;
+    this.worker.postMessage({ gen, label });
+    // Let the message reach the watchdog before the thread may block.
+    await new Promise((r) => setTimeout(r, 0));
+    try {
+      return await f();
+    } finally {
+      Atomics.add(this.state, 0, 1);
+    }
+  }
+}
+const watchdog = new QueryWatchdog(Number(process.env.ORACLE_QUERY_LIMIT_S ?? 60) * 1000);
+
 let pack: ProfilePack;
 const engine = new OxigraphQueryEngine();
 /** Milliseconds per stage and per item, over the whole file (printed at the end of the property test). */
@@ -148,7 +188,7 @@ async function compareProvider(tables: StagingRows, years: number[], provider: s
   for (const ind of oracleItems())
     for (const year of years) {
       const q0 = Date.now();
-      const rows = await runItem(engine, pack, ind.id, year, imported.locations);
+      const rows = await watchdog.guard(`item ${ind.id} (${year}) on ${provider}`, () => runItem(engine, pack, ind.id, year, imported.locations));
       const q1 = Date.now();
       const want = ITEM_ORACLES[ind.id]!(tables, oracleParams(ind, year));
       timing.oracle += Date.now() - q1;
