@@ -142,7 +142,7 @@ export class JenaTdb2Engine implements QueryEngine {
         clearTimeout(timer);
         const err = Buffer.concat(stderr).toString('utf8');
         if (timedOut) return reject(new JenaQueryError(`jena: ${what} timed out after ${timeoutMs} ms (raise ${what === 'load' ? 'loadTimeoutMs' : 'timeoutMs'} for large data)`, err));
-        if (code !== 0) return reject(new JenaQueryError(`jena: ${what} failed (${signal ? `killed by ${signal}` : `exit ${code}`})${hint(err)}: ${lastLines(err)}`, err));
+        if (code !== 0) return reject(new JenaQueryError(`jena: ${what} failed (${signal ? `killed by ${signal}` : `exit ${code}`})${hint(err)}: ${firstLines(err)}`, err));
         resolve(Buffer.concat(stdout).toString('utf8'));
       });
     });
@@ -156,11 +156,12 @@ function hint(stderr: string): string {
   return '';
 }
 
-function lastLines(stderr: string): string {
+/** Jena's first lines say what went wrong (e.g. "Encountered … at line 1, column 22"); the rest lists alternatives or a stack. */
+function firstLines(stderr: string): string {
   return stderr
     .split(/\r?\n/)
     .filter((l) => l.trim() !== '' && !l.startsWith('SLF4J:'))
-    .slice(-12)
+    .slice(0, 6)
     .join('\n');
 }
 
