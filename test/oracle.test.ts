@@ -250,7 +250,8 @@ const caseArb: fc.Arbitrary<Case> = fc
     seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
     from: fc.oneof({ arbitrary: fc.constant(2022), weight: 3 }, { arbitrary: fc.integer({ min: 2019, max: 2023 }), weight: 2 }),
     edgeCases: fc.oneof({ arbitrary: fc.constant(true), weight: 4 }, { arbitrary: fc.constant(false), weight: 1 }),
-    otherYear: fc.boolean(),
+    // A second reporting year for about one provider in five (each item query costs as much as an import).
+    otherYear: fc.oneof({ arbitrary: fc.constant(true), weight: 1 }, { arbitrary: fc.constant(false), weight: 3 }),
   })
   .map(({ from, otherYear, ...o }) => ({
     opts: { ...o, years: { from, to: 2023 } },
@@ -364,7 +365,8 @@ describe('oracle vs SPARQL on Oxigraph, every item with an oracle (import pipeli
     expect(seen.providers).toBeGreaterThanOrEqual(Math.min(runs, 50));
     if (runs >= 50) for (const [k, v] of Object.entries(seen)) expect(v, `generated providers with ${k}: ${JSON.stringify(seen)}`).toBeGreaterThan(0);
     expectNoMismatches(mismatches);
-  }, 600_000);
+    // Generous: the watchdog ends a run whose single query blocks; this bounds the sum of slow ones.
+  }, 1_800_000);
 });
 
 /** Counts the edge cases a generated provider holds (per provider, so one big provider does not cover for the rest). */
