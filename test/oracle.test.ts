@@ -250,11 +250,13 @@ const caseArb: fc.Arbitrary<Case> = fc
     seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
     from: fc.oneof({ arbitrary: fc.constant(2022), weight: 3 }, { arbitrary: fc.integer({ min: 2019, max: 2023 }), weight: 2 }),
     edgeCases: fc.oneof({ arbitrary: fc.constant(true), weight: 4 }, { arbitrary: fc.constant(false), weight: 1 }),
+    // Mostly a short history before the period (a shorter calendar: the import and load are the cost).
+    historyYears: fc.option(fc.integer({ min: 1, max: 3 }), { freq: 4, nil: undefined }),
     // A second reporting year for about one provider in five (each item query costs as much as an import).
     otherYear: fc.oneof({ arbitrary: fc.constant(true), weight: 1 }, { arbitrary: fc.constant(false), weight: 3 }),
   })
-  .map(({ from, otherYear, ...o }) => ({
-    opts: { ...o, years: { from, to: 2023 } },
+  .map(({ from, otherYear, historyYears, ...o }) => ({
+    opts: { ...o, years: { from, to: 2023 }, ...(historyYears === undefined ? {} : { historyYears }) },
     // 2020 (a leap year) when the data covers it, else 2022 when covered.
     otherYear: otherYear && from <= 2022 ? (from <= 2020 ? 2020 : 2022) : null,
   }));

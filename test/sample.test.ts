@@ -502,3 +502,24 @@ describe('sample generator with edge cases (option edgeCases)', () => {
     expect(generateSample({ employees: 3, clients: 0, locations: 1, seed: 5, edgeCases: true }).clients).toEqual([]);
   });
 });
+
+describe('sample generator with limited history (option historyYears)', () => {
+  it('starts nothing before the cut, keeps every agreement of the period, and passes the staging checks', () => {
+    for (const years of [{ from: 2022, to: 2023 }, { from: 2019, to: 2023 }]) {
+      const opts: SampleOptions = { employees: 80, clients: 30, locations: 2, seed: 9, years, edgeCases: true };
+      const full = generateSample(opts);
+      const short = generateSample({ ...opts, historyYears: 2 });
+      const cut = `${years.from - 2}-01-01`;
+      for (const [table, col] of [['agreements', 'start_date'], ['clauses', 'start_date'], ['absences', 'start_date'], ['indications', 'start_date'], ['care_episodes', 'start_date']] as const) {
+        expect(short[table]!.filter((r) => r[col]! < cut), `${table} before ${cut}`).toEqual([]);
+      }
+      expect(full.agreements!.some((a) => a.start_date! < cut), 'the full sample has older agreements').toBe(true);
+      const inPeriod = (rows: Array<Record<string, string>>) => rows.filter((a) => !a.end_date || a.end_date >= `${years.from}-01-01`).map((a) => a.agreement_id);
+      expect(inPeriod(short.agreements!)).toEqual(inPeriod(full.agreements!));
+      expect(stagingRejections(short)).toEqual([]);
+      expect(validate(short)).toEqual([]);
+      expect(coherence(short)).toEqual([]);
+    }
+    expect(() => generateSample({ ...DEFAULT_SAMPLE, historyYears: 0 })).toThrow(RangeError);
+  });
+});

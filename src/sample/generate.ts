@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { generateClients } from './clients.js';
 import { toCsv } from './csv.js';
 import { generateEdgeCases } from './edge-cases.js';
+import { limitHistory } from './history.js';
 import { FUNCTIONS, generateOrg } from './org.js';
 import { DEFAULT_YEARS, Period, type SampleYears } from './period.js';
 import { Rng } from './random.js';
@@ -38,6 +39,12 @@ export interface SampleOptions {
    * clients). Off by default, so the default sample stays as it is.
    */
   edgeCases?: boolean;
+  /**
+   * At most this many whole years of history before `years.from`: earlier starts move to 1 January of
+   * year `from - historyYears`, and what ended before it is left out (src/sample/history.ts). Keeps the
+   * import's calendar short for tests that import many small providers. Unlimited by default.
+   */
+  historyYears?: number;
 }
 
 export const DEFAULT_SAMPLE: SampleOptions = { employees: 250, clients: 180, locations: 3, seed: 2023 };
@@ -96,6 +103,7 @@ export function generateSample(opts: SampleOptions): SampleTables {
   // Return the tables in staging.yaml order.
   const ordered: SampleTables = {};
   for (const name of SAMPLE_TABLE_NAMES) ordered[name] = tables[name] ?? [];
+  if (opts.historyYears !== undefined) limitHistory(ordered, period.from - count('historyYears', opts.historyYears, 1));
   return ordered;
 }
 
