@@ -29,6 +29,11 @@ export interface Answer {
   decision_reason: string | null;
   approved_hash: string | null;
   delivered_at: string | null;
+  /** The engine that computed it ("manual" for entered items); null for answers from before issue 4. */
+  engine: string | null;
+  ontology_version: string | null;
+  /** JSON, not sent: the item, the normaliser's rewrites, ward detail rows. */
+  metadata: string | null;
 }
 
 /** Raised when an action does not fit the answer's state; the message says what to do instead. */
@@ -64,7 +69,11 @@ export function resultOf(a: Answer): SparqlJsonResults {
  * same snapshot with the same parameters already has an answer that was not rejected, that one is
  * returned instead, so recomputing never creates a second pending answer.
  */
-export function recordAnswer(db: Db, run: IndicatorRun, ctx: { profile: string; version: string; year: number; snapshotHash: string; threadId?: string; actor: string }): { answer: Answer; created: boolean } {
+export function recordAnswer(
+  db: Db,
+  run: Pick<IndicatorRun, 'indicator' | 'parameters' | 'queryHash' | 'results'> & { engine?: string },
+  ctx: { profile: string; version: string; year: number; snapshotHash: string; threadId?: string; actor: string; ontologyVersion?: string; metadata?: unknown },
+): { answer: Answer; created: boolean } {
   const parameters = canonicalJson(run.parameters);
   const existing = db
     .prepare(
@@ -87,19 +96,22 @@ export function recordAnswer(db: Db, run: IndicatorRun, ctx: { profile: string; 
     result: canonicalJson(run.results),
     status: 'awaiting_approval' as const,
     created_at: new Date().toISOString(),
+    engine: run.engine ?? null,
+    ontology_version: ctx.ontologyVersion ?? null,
+    metadata: ctx.metadata === undefined ? null : canonicalJson(ctx.metadata),
   };
   const answer = { ...base, content_hash: contentHashOf(base) };
   db.transaction(() => {
     db.prepare(
-      `INSERT INTO answers (id, thread_id, profile, profile_version, indicator_id, indicator_name, reporting_year, parameters, query_hash, snapshot_hash, result, content_hash, status, created_at)
-       VALUES (@id, @thread_id, @profile, @profile_version, @indicator_id, @indicator_name, @reporting_year, @parameters, @query_hash, @snapshot_hash, @result, @content_hash, @status, @created_at)`,
+      `INSERT INTO answers (id, thread_id, profile, profile_version, indicator_id, indicator_name, reporting_year, parameters, query_hash, snapshot_hash, result, content_hash, status, created_at, engine, ontology_version, metadata)
+       VALUES (@id, @thread_id, @profile, @profile_version, @indicator_id, @indicator_name, @reporting_year, @parameters, @query_hash, @snapshot_hash, @result, @content_hash, @status, @created_at, @engine, @ontology_version, @metadata)`,
     ).run(answer);
     appendAudit(db, {
       actor: ctx.actor,
       action: 'answer.computed',
       subject: answer.id,
       threadId: answer.thread_id,
-      details: { indicator: answer.indicator_id, profile: `${answer.profile} ${answer.profile_version}`, year: answer.reporting_year, snapshot: answer.snapshot_hash, queryHash: answer.query_hash, contentHash: answer.content_hash, rows: run.results.results.bindings.length },
+      details: { indicator: answer.indicator_id, profile: `${answer.profile} ${answer.profile_version}`, year: answer.reporting_year, snapshot: answer.snapshot_hash, queryHash: answer.query_hash, contentHash: answer.content_hash, rows: run.results.results.bindings.length, engine: answer.engine, ontology: answer.ontology_version },
     });
   }).immediate();
   return { answer: getAnswer(db, answer.id), created: true };

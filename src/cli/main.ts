@@ -8,6 +8,7 @@ import { registerAnswerCommands } from './commands/answers.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerDeliveryCommands } from './commands/delivery.js';
 import { registerReportCommands } from './commands/report.js';
+import { registerProfileCommands } from './commands/profile.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerSourcesCommands } from './commands/sources.js';
 import { registerStatusCommand } from './commands/status.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerRunCommands(program);
   registerDataCommands(program);
+  registerProfileCommands(program);
   registerAnswerCommands(program);
   registerDeliveryCommands(program);
   registerReportCommands(program);

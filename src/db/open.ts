@@ -124,6 +124,32 @@ const MIGRATIONS: string[] = [
   END;
   CREATE TRIGGER import_runs_no_delete BEFORE DELETE ON import_runs BEGIN SELECT RAISE(ABORT, 'import runs are kept'); END;
   `,
+  // Profile runs (issue 4): what produced an answer, and the board's manual items.
+  `
+  ALTER TABLE answers ADD COLUMN engine TEXT;
+  ALTER TABLE answers ADD COLUMN ontology_version TEXT;
+  -- JSON: the item (INID, number, unit, level), normaliser rewrites, ward detail rows. Not sent.
+  ALTER TABLE answers ADD COLUMN metadata TEXT;
+  CREATE TRIGGER answers_provenance_frozen BEFORE UPDATE OF engine, ontology_version, metadata ON answers
+  BEGIN SELECT RAISE(ABORT, 'how an answer was computed is recorded once and never changed'); END;
+
+  -- Manual items (yes/no, text, URL, number) entered per location or for the organisation. Every entry
+  -- is kept; the latest one per item and indeling counts.
+  CREATE TABLE manual_values (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    profile TEXT NOT NULL,
+    profile_version TEXT NOT NULL,
+    reporting_year INTEGER NOT NULL,
+    item_id TEXT NOT NULL,
+    indeling TEXT NOT NULL,
+    value TEXT NOT NULL,
+    entered_by TEXT NOT NULL,
+    entered_at TEXT NOT NULL
+  );
+  CREATE INDEX manual_values_item ON manual_values(profile, profile_version, reporting_year, item_id, indeling, id);
+  CREATE TRIGGER manual_values_no_update BEFORE UPDATE ON manual_values BEGIN SELECT RAISE(ABORT, 'manual entries are kept; enter a new value instead'); END;
+  CREATE TRIGGER manual_values_no_delete BEFORE DELETE ON manual_values BEGIN SELECT RAISE(ABORT, 'manual entries are kept; enter a new value instead'); END;
+  `,
 ];
 
 /** Opens (creating if needed) the agent's SQLite database in WAL mode and brings its schema up to date. */
