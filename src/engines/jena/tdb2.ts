@@ -6,6 +6,7 @@ import { basename, join } from 'node:path';
 import type { QueryEngine, SparqlJsonResults } from '../types.js';
 import { INSTALL_HINT } from './classpath.js';
 import { jenaRuntime, JenaQueryError, type JenaRuntime } from './index.js';
+import { Tdb2Server, Tdb2ServerError } from './tdb2-server.js';
 
 export interface JenaTdb2Options {
   /** Directory holding one TDB2 store per snapshot hash (default: os.tmpdir()/kikv-tdb2; the registry uses <dataDir>/engines/tdb2). */
@@ -18,7 +19,17 @@ export interface JenaTdb2Options {
   javaOptions?: string[];
   /** The java command (default $JAVA_HOME/bin/java or java on PATH). */
   java?: string;
+  /**
+   * Answer selects from one long-lived JVM per store (default true) instead of one tdb2.tdbquery
+   * each; falls back to tdbquery where Java cannot run a source file (no JDK compiler module).
+   */
+  server?: boolean;
 }
+
+/** One query JVM per store directory, shared by every engine in this process (a TDB2 store is opened by one JVM at a time). */
+const servers = new Map<string, Promise<Tdb2Server>>();
+/** Why the long-lived JVM cannot run here, once found out. */
+let serverUnavailable: string | undefined;
 
 const COMPLETE_MARK = 'kikv-complete';
 const SNAPSHOT_NAME = /^([0-9a-f]{64})\.nq$/;
@@ -67,19 +78,68 @@ export class JenaTdb2Engine implements QueryEngine {
 
   async select(sparql: string): Promise<SparqlJsonResults> {
     if (!this.storeDir) throw new Error('jena: no snapshot loaded; call load or loadFile first');
+    const server = await this.server(this.storeDir);
+    if (!server) return this.selectOnce(sparql);
+    let out: string;
+    try {
+      out = await server.select(sparql, this.opts.timeoutMs ?? 300_000);
+    } catch (e) {
+      if (!(e instanceof Tdb2ServerError)) throw e;
+      if (!server.alive) servers.delete(this.storeDir);
+      throw new JenaQueryError(`jena: query failed${/OutOfMemoryError/.test(e.message) ? ' (give the JVM more heap, e.g. javaOptions: ["-Xmx4g"])' : ''}: ${e.message}`, e.message);
+    }
+    return parseResults(out);
+  }
+
+  /** The store's query JVM, started on first use; undefined when it cannot run here (then each select runs tdbquery). */
+  private async server(storeDir: string): Promise<Tdb2Server | undefined> {
+    if (this.opts.server === false || serverUnavailable) return undefined;
+    let started = servers.get(storeDir);
+    if (!started) {
+      const rt = this.runtime();
+      started = Tdb2Server.start(rt, this.opts.java ?? rt.java, this.opts.javaOptions ?? [], storeDir, this.opts.loadTimeoutMs ?? 300_000);
+      servers.set(storeDir, started);
+    }
+    try {
+      const s = await started;
+      if (s.alive) return s;
+      servers.delete(storeDir);
+      return this.server(storeDir);
+    } catch (e) {
+      servers.delete(storeDir);
+      const text = (e as Error).message;
+      const lock = /Failed to get a lock.*held by process (\d+)/.exec(text);
+      if (lock) throw new JenaQueryError(`jena: the TDB2 store ${storeDir} is open in another process (pid ${lock[1]}); wait for it to finish or stop it`, text);
+      // Anything else means this Java cannot run the source file (e.g. a JRE without the compiler module).
+      serverUnavailable = text;
+      return undefined;
+    }
+  }
+
+  /** Stops the query JVM of the loaded store (it also stops by itself when this process ends). */
+  async close(): Promise<void> {
+    if (!this.storeDir) return;
+    const started = servers.get(this.storeDir);
+    servers.delete(this.storeDir);
+    (await started?.catch(() => undefined))?.close();
+  }
+
+  private runtime(): JenaRuntime {
+    try {
+      return jenaRuntime();
+    } catch (e) {
+      throw new Error(`jena: ${(e as Error).message}`);
+    }
+  }
+
+  /** One tdb2.tdbquery: a JVM start and a store open per query. */
+  private async selectOnce(sparql: string): Promise<SparqlJsonResults> {
     const work = mkdtempSync(join(tmpdir(), 'kikv-tdb2-query-'));
     try {
       const queryFile = join(work, 'query.rq');
       writeFileSync(queryFile, sparql);
-      const out = await this.run(['tdb2.tdbquery', '--loc', this.storeDir, '--results=json', '--query', queryFile], this.opts.timeoutMs ?? 300_000, 'query');
-      let parsed: SparqlJsonResults & { boolean?: boolean };
-      try {
-        parsed = JSON.parse(out) as typeof parsed;
-      } catch {
-        throw new JenaQueryError(`jena: tdbquery returned no JSON results (${out.slice(0, 200)}); expected a SELECT query`, '');
-      }
-      if (!parsed.results) throw new JenaQueryError('jena: expected a SELECT query, got an ASK query', '');
-      return { head: { vars: parsed.head?.vars ?? [] }, results: { bindings: parsed.results.bindings } };
+      const out = await this.run(['tdb2.tdbquery', '--loc', this.storeDir!, '--results=json', '--query', queryFile], this.opts.timeoutMs ?? 300_000, 'query');
+      return parseResults(out);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
@@ -96,6 +156,7 @@ export class JenaTdb2Engine implements QueryEngine {
   private async build(file: string, hash: string): Promise<void> {
     const dir = join(this.root, hash);
     mkdirSync(this.root, { recursive: true });
+    // A store is only built when absent, so no query JVM can hold it open.
     const staging = mkdtempSync(join(this.root, `.${hash.slice(0, 12)}-`));
     try {
       // tdbloader picks the syntax by extension; snapshots are always N-Quads.
@@ -114,13 +175,8 @@ export class JenaTdb2Engine implements QueryEngine {
     this.lastLoadBuilt = true;
   }
 
-  private run(args: string[], timeoutMs: number, what: 'load' | 'query'): Promise<string> {
-    let rt: JenaRuntime;
-    try {
-      rt = jenaRuntime();
-    } catch (e) {
-      return Promise.reject(new Error(`jena: ${(e as Error).message}`));
-    }
+  private async run(args: string[], timeoutMs: number, what: 'load' | 'query'): Promise<string> {
+    const rt = this.runtime();
     const java = this.opts.java ?? rt.java;
     const full = [...rt.javaOptions, ...(this.opts.javaOptions ?? []), '-cp', rt.classpath.join(':'), ...args];
     return new Promise<string>((resolve, reject) => {
@@ -147,6 +203,17 @@ export class JenaTdb2Engine implements QueryEngine {
       });
     });
   }
+}
+
+function parseResults(out: string): SparqlJsonResults {
+  let parsed: SparqlJsonResults & { boolean?: boolean };
+  try {
+    parsed = JSON.parse(out) as typeof parsed;
+  } catch {
+    throw new JenaQueryError(`jena: no JSON results (${out.slice(0, 200)}); expected a SELECT query`, '');
+  }
+  if (!parsed.results) throw new JenaQueryError('jena: expected a SELECT query, got an ASK query', '');
+  return { head: { vars: parsed.head?.vars ?? [] }, results: { bindings: parsed.results.bindings } };
 }
 
 function hint(stderr: string): string {
