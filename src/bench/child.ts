@@ -14,6 +14,8 @@ export interface ChildOutcome<M> {
   messages: M[];
   /** Why the child did not finish: time limit, out of memory, crash. */
   failure?: string;
+  /** It was stopped by the idle limit (one step took too long), not the overall time limit. */
+  idle?: boolean;
   wallMs: number;
   /**
    * Peak RSS of the child and of any process it started (e.g. a JVM): the highest VmHWM seen in
@@ -25,7 +27,11 @@ export interface ChildOutcome<M> {
 export function runChild<M extends { kind: string }>(
   script: string,
   task: unknown,
-  opts: { timeoutMs: number; execArgv?: string[]; onMessage?: (m: M) => void },
+  /**
+   * idle: after the first message of kind `after`, stop the child when `ms` pass without a message
+   * (one slow step, e.g. one query, must not use up the whole time limit).
+   */
+  opts: { timeoutMs: number; execArgv?: string[]; onMessage?: (m: M) => void; idle?: { after: string; ms: number } },
 ): Promise<ChildOutcome<M>> {
   return new Promise((resolve) => {
     const t = performance.now();
@@ -43,27 +49,43 @@ export function runChild<M extends { kind: string }>(
     });
     const messages: M[] = [];
     let timedOut = false;
-    child.on('message', (m) => {
-      messages.push(m as M);
-      opts.onMessage?.(m as M);
-    });
-    const timer = setTimeout(() => {
-      timedOut = true;
+    let idleOut = false;
+    const stop = () => {
       sampleTree();
       // The whole tree: a JVM the child started must not outlive it.
       if (child.pid !== undefined) for (const pid of treeOf(child.pid).reverse()) killQuietly(pid);
+    };
+    let idleTimer: NodeJS.Timeout | undefined;
+    let watching = false;
+    child.on('message', (m) => {
+      messages.push(m as M);
+      opts.onMessage?.(m as M);
+      if (opts.idle && (watching || (m as M).kind === opts.idle.after)) {
+        watching = true;
+        clearTimeout(idleTimer);
+        idleTimer = setTimeout(() => {
+          idleOut = true;
+          stop();
+        }, opts.idle.ms);
+      }
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
     }, opts.timeoutMs);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(idleTimer);
       clearInterval(sampler);
       const wallMs = performance.now() - t;
       const treePeakRss = Math.max(0, ...peaks.values());
       const done = messages.some((m) => m.kind === 'done');
       let failure: string | undefined;
-      if (timedOut) failure = `stopped at its ${Math.round(opts.timeoutMs / 1000)} s time budget`;
+      if (idleOut) failure = `stopped: no progress for ${Math.round(opts.idle!.ms / 1000)} s`;
+      else if (timedOut) failure = `stopped at its ${Math.round(opts.timeoutMs / 1000)} s time budget`;
       else if (/heap out of memory|Allocation failed|RangeError: WebAssembly|memory access out of bounds|unreachable/i.test(stderr)) failure = `ran out of memory (${oneLine(lastLine(stderr), 160)})`;
       else if (!done) failure = `crashed (${signal ?? `exit code ${code}`})${stderr ? `: ${oneLine(stderr).slice(-200)}` : ''}`;
-      resolve({ messages, ...(failure ? { failure } : {}), wallMs, treePeakRss });
+      resolve({ messages, ...(failure ? { failure } : {}), ...(idleOut ? { idle: true } : {}), wallMs, treePeakRss });
     });
   });
 }

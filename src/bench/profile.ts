@@ -4,6 +4,7 @@
  * budget, next to the oracle (the same items computed directly from the staging rows) as the floor.
  * Per item: time, peak RSS while it ran, and whether its rows equal the oracle's.
  */
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { AgentConfig } from '../config/schema.js';
 import { loadPack } from '../indicators/pack.js';
@@ -27,6 +28,8 @@ export interface EngineRun {
   totalMs?: number;
   peakRss: number;
   failure?: string;
+  /** Times the engine was started again after an item was stopped (each reloads the snapshot). */
+  restarts?: number;
 }
 
 export interface ProfileRun {
@@ -46,7 +49,7 @@ function describe(p: BenchProvider): string {
   ].join('\n');
 }
 
-function collect(engine: string, out: ChildOutcome<WorkerMessage>, itemIds: string[], budgetMs?: number): EngineRun {
+function collect(engine: string, out: ChildOutcome<WorkerMessage>): EngineRun {
   const items = new Map<string, ItemMsg>();
   let loadMs: number | undefined;
   let maxRss = 0;
@@ -59,14 +62,55 @@ function collect(engine: string, out: ChildOutcome<WorkerMessage>, itemIds: stri
       error = m.error;
     }
   }
-  const complete = loadMs !== undefined && itemIds.every((id) => items.has(id) && !items.get(id)!.error && !items.get(id)!.skipped);
-  const totalMs = complete ? loadMs! + itemIds.reduce((s, id) => s + items.get(id)!.ms, 0) : undefined;
-  let failure = out.failure ?? error;
-  if (out.failure?.startsWith('stopped') && budgetMs !== undefined) {
-    const running = itemIds.find((id) => !items.has(id));
-    failure = `stopped after ${sec(out.wallMs)} (time budget ${sec(budgetMs)}, plus ${sec(GRACE_MS)} to finish the item under way)${loadMs === undefined ? ' while loading the snapshot' : running ? ` while running ${running}` : ''}`;
+  const failure = out.failure ?? error;
+  return { engine, ...(loadMs !== undefined ? { loadMs } : {}), items, peakRss: Math.max(maxRss, out.treePeakRss), ...(failure ? { failure } : {}) };
+}
+
+const STOPPED = 'stopped: over the per-item limit';
+
+/**
+ * Runs the items on one engine within its budget. An item that runs past the per-item limit is
+ * stopped (its process killed: an in-process engine cannot be interrupted) and the engine starts
+ * again from the next item, so one slow query does not hide the figures of the others.
+ */
+async function runEngine(name: string, itemIds: string[], task: Record<string, unknown>, budgetMs: number, itemLimitMs: number): Promise<EngineRun> {
+  const run: EngineRun = { engine: name, items: new Map(), peakRss: 0, restarts: 0 };
+  const started = performance.now();
+  let remaining = [...itemIds];
+  while (remaining.length > 0) {
+    const left = budgetMs - (performance.now() - started);
+    if (left < 5_000) {
+      run.failure = `used up its time budget of ${sec(budgetMs)}`;
+      break;
+    }
+    const out = await runChild<WorkerMessage>(
+      WORKER,
+      { ...task, kind: 'profile', engine: name, items: remaining, budgetMs: left },
+      { timeoutMs: left + GRACE_MS, execArgv: ['--max-old-space-size=8192'], idle: { after: 'loaded', ms: itemLimitMs } },
+    );
+    const part = collect(name, out);
+    if (run.loadMs === undefined) {
+      if (part.loadMs !== undefined) run.loadMs = part.loadMs;
+    } else run.restarts!++;
+    run.peakRss = Math.max(run.peakRss, part.peakRss);
+    for (const [id, m] of part.items) run.items.set(id, m);
+    remaining = remaining.filter((id) => !run.items.has(id));
+    if (out.idle && remaining.length > 0) {
+      const id = remaining.shift()!;
+      run.items.set(id, { kind: 'item', id, ms: itemLimitMs, peakRss: 0, error: `${STOPPED} of ${sec(itemLimitMs)}` });
+      continue;
+    }
+    if (part.failure) {
+      const running = remaining[0];
+      run.failure = out.failure?.startsWith('stopped')
+        ? `stopped after ${sec(out.wallMs)} (time budget ${sec(left)} left, plus ${sec(GRACE_MS)} to finish the item under way)${part.loadMs === undefined ? ' while loading the snapshot' : running ? ` while running ${running}` : ''}`
+        : part.failure;
+      break;
+    }
   }
-  return { engine, ...(loadMs !== undefined ? { loadMs } : {}), items, ...(totalMs !== undefined ? { totalMs } : {}), peakRss: Math.max(maxRss, out.treePeakRss), ...(failure ? { failure } : {}) };
+  const complete = run.loadMs !== undefined && itemIds.every((id) => run.items.has(id) && !run.items.get(id)!.error && !run.items.get(id)!.skipped);
+  if (complete) run.totalMs = run.loadMs! + itemIds.reduce((s, id) => s + run.items.get(id)!.ms, 0);
+  return run;
 }
 
 /** Rows compared as teller/noemer per indeling; rows the oracle leaves out must be rows without data. */
@@ -107,21 +151,17 @@ export async function profileSection(
 
   const common = { packs: cfg.indicators.packs, profile, version, year };
   const oracleOut = await runChild<WorkerMessage>(WORKER, { kind: 'oracle', csvDir: provider.csvDir, ...common }, { timeoutMs: 120_000, execArgv: ['--max-old-space-size=8192'] });
-  const oracle = collect('oracle', oracleOut, []);
+  const oracle = collect('oracle', oracleOut);
 
   const engines = await benchEngines();
   const available = engines.filter((e) => !e.unavailable);
   const budgetMs = opts.budgetMs(available.length);
-  console.log(`engines (src/engines/registry.ts): ${engines.map((e) => (e.unavailable ? `${e.name} (not available: ${e.unavailable})` : e.name)).join(', ')}; time budget ${sec(budgetMs)} each`);
+  const itemLimitMs = staff <= 1000 ? 60_000 : 150_000;
+  console.log(`engines (src/engines/registry.ts): ${engines.map((e) => (e.unavailable ? `${e.name} (not available: ${e.unavailable})` : e.name)).join(', ')}; time budget ${sec(budgetMs)} each, ${sec(itemLimitMs)} per item`);
   const runs: EngineRun[] = [];
   for (const e of available) {
     opts.log(`${e.name} …`);
-    const out = await runChild<WorkerMessage>(
-      WORKER,
-      { kind: 'profile', engine: e.name, snapshotFile: provider.snapshotFile, ...common, locations: provider.locations, budgetMs, scratch: opts.scratch },
-      { timeoutMs: budgetMs + GRACE_MS, execArgv: ['--max-old-space-size=8192'] },
-    );
-    runs.push(collect(e.name, out, itemIds, budgetMs));
+    runs.push(await runEngine(e.name, itemIds, { snapshotFile: provider.snapshotFile, ...common, locations: provider.locations, scratch: opts.scratch }, budgetMs, itemLimitMs));
   }
 
   // ---- table: one line per item, oracle then each engine --------------------------------------------
@@ -132,8 +172,9 @@ export async function profileSection(
   console.log(row(head));
   const cell = (r: EngineRun, id: string): Array<[string, number]> => {
     const m = r.items.get(id);
-    if (!m) return [['—', -W.time], ['', -W.rss], [r.failure ? (id === itemIds.find((x) => !r.items.has(x)) && r.loadMs !== undefined ? 'stopped' : 'not run') : 'no result', W.check]];
-    if (m.skipped) return [['—', -W.time], ['', -W.rss], ['skipped (budget)', W.check]];
+    if (!m) return [['—', -W.time], ['', -W.rss], [r.failure ? (id === itemIds.find((x) => !r.items.has(x)) && r.loadMs !== undefined ? 'stopped (budget)' : 'not run (budget)') : 'no result', W.check]];
+    if (m.skipped) return [['—', -W.time], ['', -W.rss], ['not run (budget)', W.check]];
+    if (m.error?.startsWith(STOPPED)) return [[`> ${sec(m.ms)}`, -W.time], ['', -W.rss], ['STOPPED (item limit)', W.check]];
     if (m.error) return [[msOrSec(m.ms), -W.time], [mb(m.peakRss), -W.rss], ['ERROR', W.check]];
     return [[msOrSec(m.ms), -W.time], [mb(m.peakRss), -W.rss], [compare(m.rows, oracle.items.get(id)?.rows), W.check]];
   };
@@ -156,9 +197,10 @@ export async function profileSection(
 
   for (const r of runs) {
     if (r.failure) console.log(`note: ${r.engine}: ${oneLine(r.failure, 400)}`);
+    if (r.restarts) console.log(`note: ${r.engine} was started again ${r.restarts} time(s) after a stopped item; those reloads are not in its total`);
     for (const id of itemIds) {
       const m = r.items.get(id);
-      if (m?.error) console.log(`note: ${r.engine} ${id}: ${oneLine(m.error, 300)}`);
+      if (m?.error && !m.error.startsWith(STOPPED)) console.log(`note: ${r.engine} ${id}: ${oneLine(m.error, 300)}`);
     }
   }
   const slowest = runs.flatMap((r) => [...r.items.values()].filter((m) => !m.error && !m.skipped).map((m) => ({ engine: r.engine, id: m.id, ms: m.ms })));

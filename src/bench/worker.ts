@@ -5,7 +5,7 @@
  * during a step, and the kernel's maxRSS for the process.
  *
  *   import    importSource on a generated provider, keeping the snapshot (providers.ts caches it)
- *   profile   one engine: load the snapshot, then every computed item of the pack, in order
+ *   profile   one engine: load the snapshot, then the given computed items of the pack, in pack order
  *   oracle    ITEM_ORACLES on the staging rows (the performance floor)
  *   official  official Zorgkantoren queries, each on its own, on the registry's Jena engine (one
  *             TDB2 store built from the snapshot, then one tdb2.tdbquery JVM per query)
@@ -21,7 +21,7 @@ import { hwm, treeOf } from './proc.js';
 
 export type WorkerTask =
   | { kind: 'import'; config: string; csvDir: string; dataDir: string }
-  | { kind: 'profile'; engine: string; snapshotFile: string; packs: string; profile: string; version: string; year: number; locations: string[]; budgetMs: number; scratch: string }
+  | { kind: 'profile'; engine: string; snapshotFile: string; packs: string; profile: string; version: string; year: number; locations: string[]; budgetMs: number; scratch: string; items: string[] }
   | { kind: 'oracle'; csvDir: string; packs: string; profile: string; version: string; year: number }
   | { kind: 'official'; dataFile: string; queries: Array<{ id: string; text: string }>; queryTimeoutMs: number; budgetMs: number; scratch: string };
 
@@ -114,7 +114,7 @@ async function profileTask(task: Extract<WorkerTask, { kind: 'profile' }>): Prom
   if (load.error) throw new Error(`loading the snapshot: ${load.error}`);
   await send({ kind: 'loaded', ms: load.ms, peakRss: load.peakRss });
   for (const ind of pack.manifest.indicators) {
-    if (!pack.queries.has(ind.id)) continue;
+    if (!pack.queries.has(ind.id) || !task.items.includes(ind.id)) continue;
     if (performance.now() - start > task.budgetMs) {
       await send({ kind: 'item', id: ind.id, ms: 0, peakRss: 0, skipped: 'not run: the engine used up its time budget' });
       continue;
