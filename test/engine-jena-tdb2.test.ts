@@ -63,6 +63,19 @@ SELECT ?p ?naam WHERE { ?p <urn:kikv:start> ?d ; <urn:kikv:naam> ?naam FILTER(?d
     expect(langs.results.bindings).toEqual([{ naam: { type: 'literal', value: 'Twee', 'xml:lang': 'nl' }, taal: { type: 'literal', value: 'nl' } }]);
   }, 240_000);
 
+  it('agrees with the in-process engines loading the same snapshot file', async () => {
+    const q = 'SELECT ?p ?naam ?d WHERE { ?p <urn:kikv:naam> ?naam OPTIONAL { ?p <urn:kikv:start> ?d } } ORDER BY ?p';
+    const results = [];
+    for (const name of ['jena', 'oxigraph', 'comunica']) {
+      const e = createEngine(name, { dataDir });
+      await e.loadFile(file);
+      results.push((await e.select(q)).results.bindings);
+    }
+    expect(results[0]).toHaveLength(2);
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
+  }, 120_000);
+
   it('a query Jena rejects fails with its parse message, in the long-lived JVM and with one tdbquery per select', async () => {
     const storeRoot = join(dataDir, 'engines', 'tdb2');
     for (const server of [true, false]) {
