@@ -6,7 +6,7 @@ import { ComunicaQueryEngine } from '../src/engines/comunica.js';
 import type { SparqlJsonResults } from '../src/engines/types.js';
 import { loadPack, type ProfilePack } from '../src/indicators/pack.js';
 import { bindParameters } from '../src/indicators/bind.js';
-import { calendarLines } from '../src/ontology/calendar.js';
+import { canonicalDecimal } from '../src/indicators/item-rows.js';
 import { ROOT } from './helpers.js';
 
 const XSD_DATE = 'http://www.w3.org/2001/XMLSchema#date';
@@ -15,15 +15,16 @@ let pack: ProfilePack;
 
 function nquadsOf(fixture: string): string {
   const quads = new Parser().parse(readFileSync(join(ROOT, 'test/fixtures', fixture), 'utf8'));
-  return `${new Writer({ format: 'N-Quads' }).quadsToString(quads)}${calendarLines(2023, 2023).join('\n')}\n`;
+  return new Writer({ format: 'N-Quads' }).quadsToString(quads);
 }
 
-async function ps11(fixture: string, start: string, end: string): Promise<Record<string, { zorg: number; nietZorg: number; totaal: number }>> {
+/** ps-1.1 per indeling as [teller, noemer, zorg_dagen, niet_zorg_dagen] (exact decimals). */
+async function ps11(fixture: string, start: string, end: string): Promise<Record<string, string[]>> {
   await engine.load(nquadsOf(fixture));
   const q = pack.queries.get('ps-1.1')!.sparql;
   const r: SparqlJsonResults = await engine.select(bindParameters(q, { start_periode: { value: start, datatype: XSD_DATE }, eind_periode: { value: end, datatype: XSD_DATE } }));
-  expect(r.head.vars).toEqual(['Indeling', 'Zorg', 'Niet_zorg', 'Totaal']);
-  return Object.fromEntries(r.results.bindings.map((b) => [b.Indeling!.value, { zorg: Number(b.Zorg!.value), nietZorg: Number(b.Niet_zorg!.value), totaal: Number(b.Totaal!.value) }]));
+  expect(r.head.vars).toEqual(['indeling', 'teller', 'noemer', 'zorg_dagen', 'niet_zorg_dagen']);
+  return Object.fromEntries(r.results.bindings.map((b) => [b.indeling!.value, [b.teller!, b.noemer!, b.zorg_dagen!, b.niet_zorg_dagen!].map((t) => canonicalDecimal(t.value))]));
 }
 
 describe('personeelssamenstelling 1.1 (gemiddeld aantal personeelsleden)', () => {
@@ -31,24 +32,26 @@ describe('personeelssamenstelling 1.1 (gemiddeld aantal personeelsleden)', () =>
     pack = loadPack(join(ROOT, 'queries'), 'zorginstituut-verpleeghuiszorg', '2023.1.0');
   });
 
-  it('reproduces the official KIK-V worked example: 0.25 care, 0.25 non-care, 0.5 total', async () => {
+  it('reproduces the official KIK-V worked example: 23 care + 23 non-care person-days of 92 = 0.25 / 0.25 / 0.5', async () => {
     const rows = await ps11('worked-example.ttl', '2023-07-01', '2023-09-30');
-    expect(rows).toEqual({
-      '000012345678': { zorg: 0.25, nietZorg: 0.25, totaal: 0.5 },
-      Organisatie: { zorg: 0.25, nietZorg: 0.25, totaal: 0.5 },
-    });
+    expect(rows).toEqual({ '000012345678': ['46', '92', '23', '23'], Organisatie: ['46', '92', '23', '23'] });
   });
 
   it('scales with the period: the same person over the whole year counts 46/365', async () => {
     const rows = await ps11('worked-example.ttl', '2023-01-01', '2023-12-31');
-    expect(rows.Organisatie!.totaal).toBeCloseTo(46 / 365, 12);
-    expect(rows.Organisatie!.zorg).toBeCloseTo(23 / 365, 12);
+    expect(rows.Organisatie).toEqual(['46', '365', '23', '23']);
+  });
+
+  it('needs no calendar: day numbers across a leap day are computed from the dates', async () => {
+    // 2020-02-28 .. 2023-12-31 spans 29 February 2020: 1403 days (the fixture has no calendar at all).
+    const wide = await ps11('worked-example.ttl', '2020-02-28', '2023-12-31');
+    expect(wide.Organisatie).toEqual(['46', '1403', '23', '23']);
   });
 
   it('counts overlapping clauses once, leaves interns and volunteers out, and counts unlocated staff for the organisation only', async () => {
     const rows = await ps11('overlap-and-non-staff.ttl', '2023-07-01', '2023-09-30');
-    expect(rows['000099999999']).toEqual({ zorg: 0.5, nietZorg: 0, totaal: 0.5 });
-    expect(rows.Organisatie).toEqual({ zorg: 0.5, nietZorg: 1, totaal: 1.5 });
+    expect(rows['000099999999']).toEqual(['46', '92', '46', '0']);
+    expect(rows.Organisatie).toEqual(['138', '92', '46', '92']);
   });
 
   it('the pack manifest names the query, its hash and its parameters', () => {

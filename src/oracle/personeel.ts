@@ -312,6 +312,216 @@ export function volunteers(t: StagingRows, period: Period): VolunteerRow[] {
 
 // ---------------------------------------------------------------------------------------------
 // Item oracles (src/oracle/types.ts) for personeelssamenstelling chapters 1 and 5, by pack item id.
+// They follow the interpretations written in queries/zorginstituut-verpleeghuiszorg/2023.1.0/ps-1-personeel.yaml
+// and ps-5-client.yaml, and return exact canonical decimals (see canonicalDecimal in src/indicators/item-rows.ts).
 import type { ItemOracle } from './types.js';
 
-export const staffOracles: Record<string, ItemOracle> = {};
+type OracleRow = { indeling: string; teller: string; noemer: string | null };
+
+/** An exact decimal as n / 10^scale. */
+interface Dec {
+  n: bigint;
+  scale: number;
+}
+
+const ZERO: Dec = { n: 0n, scale: 0 };
+
+function dec(text: string | number): Dec {
+  const t = String(text).trim();
+  const m = /^(-?)(\d*)(?:\.(\d*))?$/.exec(t);
+  if (!m || (m[2] === '' && !m[3])) throw new RangeError(`not a decimal: ${JSON.stringify(text)}`);
+  const frac = m[3] ?? '';
+  return { n: BigInt(`${m[1]}${m[2] || '0'}${frac}`), scale: frac.length };
+}
+
+function align(a: Dec, b: Dec): [bigint, bigint, number] {
+  const scale = Math.max(a.scale, b.scale);
+  return [a.n * 10n ** BigInt(scale - a.scale), b.n * 10n ** BigInt(scale - b.scale), scale];
+}
+
+const addDec = (a: Dec, b: Dec): Dec => {
+  const [x, y, scale] = align(a, b);
+  return { n: x + y, scale };
+};
+const mulDec = (a: Dec, b: Dec): Dec => ({ n: a.n * b.n, scale: a.scale + b.scale });
+
+/** Canonical text: no trailing zeros, "0" for zero (as canonicalDecimal). */
+function decText(d: Dec): string {
+  const neg = d.n < 0n;
+  const digits = (neg ? -d.n : d.n).toString().padStart(d.scale + 1, '0');
+  const int = digits.slice(0, digits.length - d.scale);
+  const frac = digits.slice(digits.length - d.scale).replace(/0+$/, '');
+  return `${neg && (int !== '0' || frac) ? '-' : ''}${int}${frac ? `.${frac}` : ''}`;
+}
+
+/** Hours per week per unit of contract size (config/mappings/reference/units.csv). */
+const UNIT_HOURS: Readonly<Record<string, number>> = { hours_per_week: 1, fte: 36 };
+/** Employment (PIL) kinds: arbeidsovereenkomst incl. oproep and BBL. */
+export const PIL_KINDS: ReadonlySet<string> = new Set(['permanent', 'fixed_term', 'on_call', 'bbl']);
+/** Not-in-payroll (PNIL) kinds: inhuur, uitzend, payroll. */
+export const PNIL_KINDS: ReadonlySet<string> = new Set(['zzp', 'agency', 'payroll']);
+const PNIL_RUBRICS: ReadonlySet<string> = new Set(['WBedOvpUik', 'WBedOvpUit', 'WBedOvpMaf', 'WBedOvpZzp', 'WBedOvpPay', 'WBedOvpOip']);
+const PIL_RUBRICS: ReadonlySet<string> = new Set(['WPerLes', 'WPerSol']);
+
+const label = (ind: Indeling): string => (ind === ORGANISATION ? 'Organisatie' : ind);
+
+function period(params: Record<string, string>): { p0: number; p1: number; days: number } {
+  const from = params.start_periode;
+  const to = params.eind_periode;
+  if (!from || !to) throw new Error('staff oracle: parameters start_periode and eind_periode are required');
+  const p0 = dayNumber(from);
+  const p1 = dayNumber(to);
+  if (p1 < p0) throw new RangeError(`period ends before it starts: ${from}..${to}`);
+  return { p0, p1, days: p1 - p0 + 1 };
+}
+
+/** Days of a clause inside its agreement and the period (0 when none). */
+function clippedDays(c: { start: string; end: string; agreementStart: string; agreementEnd: string }, p0: number, p1: number): number {
+  const s = Math.max(dayNumber(c.start), dayNumber(c.agreementStart), p0);
+  let e = p1;
+  if (c.agreementEnd) e = Math.min(e, dayNumber(c.agreementEnd));
+  if (c.end) e = Math.min(e, dayNumber(c.end));
+  return e >= s ? e - s + 1 : 0;
+}
+
+/** Contract hours per week of each clause that has a size, by clause id. */
+function clauseHours(t: StagingRows): Map<string, Dec> {
+  const out = new Map<string, Dec>();
+  for (const c of t.clauses ?? []) {
+    if (!c.contract_size || !c.size_unit) continue;
+    const perUnit = UNIT_HOURS[c.size_unit];
+    if (perUnit === undefined) continue;
+    out.set(c.clause_id!, mulDec(dec(c.contract_size), dec(perUnit)));
+  }
+  return out;
+}
+
+function rowsOf(by: Map<Indeling, { teller: Dec; noemer: Dec | null }>): OracleRow[] {
+  return ordered([...by].map(([location, v]) => ({ location, ...v }))).map((r) => ({ indeling: label(r.location), teller: decText(r.teller), noemer: r.noemer ? decText(r.noemer) : null }));
+}
+
+/** Σ days × contract hours per week of the sized clauses passing `keep`, per indeling. */
+function hourDays(t: StagingRows, params: Record<string, string>, keep: (c: Clause) => boolean): Map<Indeling, { hourDays: Dec; days: number }> {
+  const { p0, p1 } = period(params);
+  const hours = clauseHours(t);
+  const by = new Map<Indeling, { hourDays: Dec; days: number }>();
+  for (const c of clauses(t)) {
+    const h = hours.get(c.clauseId);
+    if (!h || !keep(c)) continue;
+    const days = clippedDays(c, p0, p1);
+    if (days === 0) continue;
+    for (const ind of indelingen(c)) {
+      const g = by.get(ind) ?? { hourDays: ZERO, days: 0 };
+      by.set(ind, { hourDays: addDec(g.hourDays, mulDec(h, dec(days))), days: g.days + days });
+    }
+  }
+  return by;
+}
+
+const oracle11: ItemOracle = (t, params) => {
+  const { days } = period(params);
+  return ps11(t, { from: params.start_periode!, to: params.eind_periode! }).map((r) => ({ indeling: label(r.location), teller: String(r.totaal.numerator), noemer: String(days) }));
+};
+
+const oracle12: ItemOracle = (t, params) => {
+  const { days } = period(params);
+  const by = hourDays(t, params, (c) => STAFF_KINDS.has(c.kind));
+  return rowsOf(new Map([...by].map(([k, v]) => [k, { teller: v.hourDays, noemer: dec(36 * days) }])));
+};
+
+const oracle13: ItemOracle = (t, params) => {
+  const p = params.peildatum;
+  if (!p) throw new Error('staff oracle: parameter peildatum is required');
+  const d = dayNumber(p);
+  const by = new Map<Indeling, { fixed: Set<string>; all: Set<string> }>();
+  for (const c of clauses(t)) {
+    if (!PIL_KINDS.has(c.kind) || clippedDays(c, d, d) === 0) continue;
+    for (const ind of indelingen(c)) {
+      const g = by.get(ind) ?? { fixed: new Set<string>(), all: new Set<string>() };
+      g.all.add(c.personId);
+      if (FIXED_TERM_KINDS.has(c.kind)) g.fixed.add(c.personId);
+      by.set(ind, g);
+    }
+  }
+  return rowsOf(new Map([...by].map(([k, g]) => [k, { teller: dec(g.fixed.size), noemer: dec(g.all.size) }])));
+};
+
+const oracle14: ItemOracle = (t, params) => {
+  const { p0, p1 } = period(params);
+  const kindOf = new Map((t.agreements ?? []).map((a) => [a.agreement_id!, a.kind!]));
+  let pnil = ZERO;
+  let all = ZERO;
+  let any = false;
+  for (const w of t.worked_hours ?? []) {
+    const kind = kindOf.get(w.agreement_id ?? '') ?? '';
+    const day = dayNumber(`${w.month}-01`);
+    if (!STAFF_KINDS.has(kind) || day < p0 || day > p1) continue;
+    any = true;
+    all = addDec(all, dec(w.hours!));
+    if (PNIL_KINDS.has(kind)) pnil = addDec(pnil, dec(w.hours!));
+  }
+  return any ? [{ indeling: 'Organisatie', teller: decText(pnil), noemer: decText(all) }] : [];
+};
+
+const oracle15: ItemOracle = (t, params) => {
+  const { p0, p1 } = period(params);
+  const vestigingOf = new Map((t.locations ?? []).map((l) => [l.location_id!, l.vestigingsnummer!]));
+  const by = new Map<Indeling, { teller: Dec; noemer: Dec }>();
+  for (const post of t.ledger ?? []) {
+    const isPnil = PNIL_RUBRICS.has(post.rgs_code ?? '');
+    if (!isPnil && !PIL_RUBRICS.has(post.rgs_code ?? '')) continue;
+    const day = dayNumber(post.booking_date!);
+    if (day < p0 || day > p1) continue;
+    const v = post.location_id ? vestigingOf.get(post.location_id) : undefined;
+    for (const ind of v ? [v, ORGANISATION] : [ORGANISATION]) {
+      const g = by.get(ind) ?? { teller: ZERO, noemer: ZERO };
+      const amount = dec(post.amount!);
+      by.set(ind, { teller: isPnil ? addDec(g.teller, amount) : g.teller, noemer: addDec(g.noemer, amount) });
+    }
+  }
+  return rowsOf(by);
+};
+
+const oracle16: ItemOracle = (t, params) => {
+  const by = hourDays(t, params, (c) => PIL_KINDS.has(c.kind));
+  return rowsOf(new Map([...by].map(([k, v]) => [k, { teller: v.hourDays, noemer: dec(36 * v.days) }])));
+};
+
+/** Client-days in care per indeling: each care episode within its indication and the period. */
+function clientDays(t: StagingRows, params: Record<string, string>): Map<Indeling, number> {
+  const { p0, p1 } = period(params);
+  const indications = new Map((t.indications ?? []).map((i) => [i.indication_id!, i]));
+  const vestigingOfLocation = new Map((t.locations ?? []).map((l) => [l.location_id!, l.vestigingsnummer!]));
+  const vestigingOfWard = new Map((t.wards ?? []).map((w) => [w.ward_id!, vestigingOfLocation.get(w.location_id!)]));
+  const by = new Map<Indeling, number>();
+  for (const ep of t.care_episodes ?? []) {
+    const ind = indications.get(ep.indication_id ?? '');
+    if (!ind) continue;
+    const days = clippedDays({ start: ep.start_date!, end: ep.end_date ?? '', agreementStart: ind.start_date!, agreementEnd: ind.end_date ?? '' }, p0, p1);
+    if (days === 0) continue;
+    const v = vestigingOfWard.get(ep.ward_id ?? '');
+    for (const k of v ? [v, ORGANISATION] : [ORGANISATION]) by.set(k, (by.get(k) ?? 0) + days);
+  }
+  return by;
+}
+
+const oracle51: ItemOracle = (t, params) => {
+  const staff = hourDays(t, params, (c) => STAFF_KINDS.has(c.kind) && c.care);
+  const clients = clientDays(t, params);
+  const by = new Map<Indeling, { teller: Dec; noemer: Dec }>();
+  for (const [k, v] of staff) {
+    const cd = clients.get(k);
+    if (cd !== undefined) by.set(k, { teller: v.hourDays, noemer: dec(36 * cd) });
+  }
+  return rowsOf(by);
+};
+
+export const staffOracles: Record<string, ItemOracle> = {
+  'ps-1.1': oracle11,
+  'ps-1.2': oracle12,
+  'ps-1.3': oracle13,
+  'ps-1.4': oracle14,
+  'ps-1.5': oracle15,
+  'ps-1.6': oracle16,
+  'ps-5.1': oracle51,
+};
