@@ -347,7 +347,7 @@ describe('oracle vs SPARQL on Oxigraph, every item with an oracle (import pipeli
     const seed = Number(process.env.ORACLE_SEED ?? 20231231);
     const mismatches: Mismatch[] = [];
     // What the providers contained, so a generator change that drops an edge case is noticed.
-    const seen = { providers: 0, edgeCases: 0, leapDayClauses: 0, unlocated: 0, multiAgreement: 0, interns: 0, volunteers: 0, overlappingAbsences: 0, partialAbsences: 0, pregnancy: 0, clientsInCare2023: 0, otherYear: 0 };
+    const seen = { providers: 0, edgeCases: 0, leapDayClauses: 0, unlocated: 0, multiAgreement: 0, interns: 0, beforeCalendar: 0, volunteers: 0, overlappingAbsences: 0, partialAbsences: 0, pregnancy: 0, clientsInCare2023: 0, otherYear: 0 };
     await fc.assert(
       fc.asyncProperty(caseArb, async ({ opts, otherYear }) => {
         const t = generateSample(opts);
@@ -387,6 +387,8 @@ function tally(seen: Record<string, number>, t: StagingRows, opts: SampleOptions
   for (const x of agreements) byPerson.set(x.employee_id!, [...(byPerson.get(x.employee_id!) ?? []), x]);
   inc('multiAgreement', [...byPerson.values()].some((l) => l.some((x) => l.some((y) => x !== y && overlap(x.start_date!, x.end_date!, y.start_date!, y.end_date!)))));
   inc('interns', agreements.some((x) => x.kind === 'internship'));
+  // The import's calendar starts at most 20 years before the reporting year.
+  inc('beforeCalendar', agreements.some((x) => x.start_date! < '2003-01-01'));
   inc('volunteers', agreements.some((x) => x.kind === 'volunteer'));
   const absences = t.absences ?? [];
   const byAgreement = new Map<string, typeof absences>();

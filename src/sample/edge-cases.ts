@@ -4,7 +4,8 @@
  * has: agreements crossing the reporting year's boundaries, clause changes mid-month and on 29 February,
  * open-ended agreements and absences, overlapping and partial absences, several agreements of one
  * person at once (also at two locations), pregnancy leave, interns, volunteers, staff without a
- * location, and clients admitted on a leap day, moved mid-month or in care for one day.
+ * location, employment since before the import calendar's first year, and clients admitted on a
+ * leap day, moved mid-month or in care for one day.
  *
  * Dates are relative to the period (Y = its last year, the reporting year), so every period gets
  * them. Ids start with X and so never collide with the generated ones. The rows only append to the
@@ -217,6 +218,14 @@ export function generateEdgeCases(rng: Rng, locations: Location[], wards: Ward[]
     agreement(e2, 'on_call', d(Y, 10, 1), null, [{ start: d(Y, 10, 1), end: null, fn: otherFn(), ward: wardB, size: 8 }]);
     const e3 = person(15, 1988);
     agreement(e3, 'agency', d(Y, 7, 14), d(Y, 7, 14), [{ start: d(Y, 7, 14), end: d(Y, 7, 14), fn: careFn(), ward: wardA, size: 36 }]);
+  }
+
+  // 9. Employed since more than 20 years before the reporting year (the import's calendar starts at
+  //    most 20 years back), sick in the reporting year.
+  {
+    const e = person(16, 1962);
+    const a = agreement(e, 'permanent', d(Y - 25, 3, 1), null, [{ start: d(Y - 25, 3, 1), end: null, fn: careFn(), ward: wardB, size: 36 }]);
+    absence(a, 'sickness', d(Y, 9, 4), d(Y, 9, 15), '100');
   }
 
   if (withClients) addEdgeClients(out, rng, wardA, wardB, P);
