@@ -1,5 +1,5 @@
 /**
- * Personeelssamenstelling 2.1–2.3, 3.1, 4.1–4.2: hand-built staging rows with the expected teller and
+ * Personeelssamenstelling 2.1–2.3, 3.1–3.2, 4.1–4.2: hand-built staging rows with the expected teller and
  * noemer worked out by hand, run through the real import and the pack queries on Oxigraph and Comunica,
  * and compared with the plain-TypeScript oracle (src/oracle/personeel-mix.ts).
  */
@@ -14,7 +14,7 @@ import type { StagingRows } from '../src/oracle/personeel.js';
 import { generateSample } from '../src/sample/generate.js';
 import { importTables, loadTestPack, runItem } from './pack-harness.js';
 
-const ITEMS = ['ps-2.1', 'ps-2.1.1', 'ps-2.1.3', 'ps-2.1.4', 'ps-2.1.7', 'ps-2.1.9', 'ps-2.2', 'ps-2.3', 'ps-3.1', 'ps-4.1', 'ps-4.2'] as const;
+const ITEMS = ['ps-2.1', 'ps-2.1.1', 'ps-2.1.3', 'ps-2.1.4', 'ps-2.1.7', 'ps-2.1.9', 'ps-2.2', 'ps-2.3', 'ps-3.1', 'ps-3.2', 'ps-4.1', 'ps-4.2'] as const;
 
 /** A generated provider (2 locations) with every staff table written by hand. */
 function handBuilt(): { tables: StagingRows; A: string; B: string } {
@@ -123,6 +123,10 @@ function expected(A: string, B: string): Record<(typeof ITEMS)[number], Expected
     // 6 × 36 × 0.5 = 108 on K1 (A) and 5 × 36 × 0.5 = 90 on K2 (B); S3 overlaps S2 and counts too: 2 × 36 = 72 (B);
     // S4 open-ended, clipped at 31 December: 7 × 18 × 0.25 = 31.5 (B). P1 (pregnancy leave) and S5 (agency) do not count.
     'ps-3.1': { [A]: ['468', '22356'], [B]: ['193.5', '11190'], Organisatie: ['661.5', '33546'] },
+    // Reports starting in 2023 with a clause in force that day: S2 (K1, A), S3 (K2, B), S4 (K10, B); S1 began in 2022,
+    // S5 is agency, P1 pregnancy leave. Teller = reports × 365; noemer = clause days K1 166 + K9 365 + K11 90 (A),
+    // K2 199 + K4 122 + K10 61 (B); the days do not need a contract size.
+    'ps-3.2': { [A]: ['365', '621'], [B]: ['730', '382'], Organisatie: ['1095', '1003'] },
     // Care staff in loondienst on 2023-12-31: E1 (B), E3 (B), E9 (B); on 2022-12-31: E1 (A), E10 (A).
     'ps-4.1': { [A]: ['0', '0'], [B]: ['3', '3'], Organisatie: ['2', '3'] },
     'ps-4.2': { [A]: ['2', '2'], [B]: ['0', '0'], Organisatie: ['1', '2'] },

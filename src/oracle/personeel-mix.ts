@@ -1,6 +1,6 @@
 /**
  * Item oracles (src/oracle/types.ts) for personeelssamenstelling chapters 2–4 (qualification mix,
- * interns, volunteers, sickness absence, in- and outflow), by pack item id. Each reads the staging rows
+ * interns, volunteers, sickness absence and its frequency, in- and outflow), by pack item id. Each reads the staging rows
  * directly (no RDF, no SPARQL) and follows the item's interpretation in
  * queries/zorginstituut-verpleeghuiszorg/2023.1.0/ps-{2,3,4}-*.yaml; teller and noemer are exact decimals.
  */
@@ -232,6 +232,43 @@ const ps31: ItemOracle = (t, params) => {
   return sumRows(sums, true);
 };
 
+// ---- 3.2 absence frequency --------------------------------------------------------------------
+
+const ps32: ItemOracle = (t, params) => {
+  const T = tables(t);
+  const from = required(params, 'start_periode');
+  const to = required(params, 'eind_periode');
+  const p0 = dayNumber(from);
+  const p1 = dayNumber(to);
+  const days = new Map<string, number>();
+  const reports = new Map<string, Set<string>>();
+  for (const a of T.agreements.values()) {
+    if (!PIL_KINDS.has(a.kind!)) continue;
+    const clauses = (T.clausesOf.get(a.agreement_id!) ?? []).filter((c) => T.functions.has(c.function_code!));
+    for (const c of clauses) {
+      const s = Math.max(dayNumber(c.start_date!), dayNumber(a.start_date!), p0);
+      const e = Math.min(c.end_date ? dayNumber(c.end_date) : p1, a.end_date ? dayNumber(a.end_date) : p1, p1);
+      if (s > e) continue;
+      for (const k of indelingen(T, c.ward_id)) days.set(k, (days.get(k) ?? 0) + (e - s + 1));
+    }
+    for (const ab of t.absences ?? []) {
+      if (ab.agreement_id !== a.agreement_id || ab.kind !== 'sickness' || ab.start_date! < from || ab.start_date! > to) continue;
+      const d = ab.start_date!;
+      for (const c of clauses) {
+        if (a.start_date! > d || c.start_date! > d || (a.end_date && a.end_date < d) || (c.end_date && c.end_date < d)) continue;
+        for (const k of indelingen(T, c.ward_id)) {
+          const set = reports.get(k) ?? new Set<string>();
+          set.add(ab.absence_id!);
+          reports.set(k, set);
+        }
+      }
+    }
+  }
+  const keys = new Set([...days.keys(), ...reports.keys()]);
+  const D = p1 - p0 + 1;
+  return ordered([...keys].map((indeling) => ({ indeling, teller: String((reports.get(indeling)?.size ?? 0) * D), noemer: String(days.get(indeling) ?? 0) })));
+};
+
 // ---- 4.1 inflow, 4.2 outflow ------------------------------------------------------------------
 
 const verloop: ItemOracle = (t, params) => {
@@ -274,6 +311,7 @@ export const mixOracles: Record<string, ItemOracle> = {
   'ps-2.2': personCount,
   'ps-2.3': personCount,
   'ps-3.1': ps31,
+  'ps-3.2': ps32,
   'ps-4.1': verloop,
   'ps-4.2': verloop,
 };
