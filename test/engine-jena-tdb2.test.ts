@@ -76,6 +76,18 @@ SELECT ?p ?naam WHERE { ?p <urn:kikv:start> ?d ; <urn:kikv:naam> ?naam FILTER(?d
     expect(results[2]).toEqual(results[0]);
   }, 120_000);
 
+  it('loading another snapshot answers from the new store, and switching back from the old one', async () => {
+    const e = createEngine('jena', { dataDir });
+    const count = async () => (await e.select('SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }')).results.bindings[0]!.n!.value;
+    await e.loadFile(file);
+    expect(await count()).toBe(String(LINES.length));
+    await e.load('<urn:kikv:other> <urn:kikv:naam> "Ander" .\n');
+    expect(await count()).toBe('1');
+    expect(readdirSync(join(dataDir, 'engines', 'tdb2'))).toHaveLength(2);
+    await e.loadFile(file);
+    expect(await count()).toBe(String(LINES.length));
+  }, 180_000);
+
   it('a query Jena rejects fails with its parse message, in the long-lived JVM and with one tdbquery per select', async () => {
     const storeRoot = join(dataDir, 'engines', 'tdb2');
     for (const server of [true, false]) {

@@ -76,7 +76,11 @@ export class JenaTdb2Engine implements QueryEngine {
     await this.build(path, hash);
   }
 
-  async select(sparql: string): Promise<SparqlJsonResults> {
+  select(sparql: string): Promise<SparqlJsonResults> {
+    return this.selectInServer(sparql, false);
+  }
+
+  private async selectInServer(sparql: string, retried: boolean): Promise<SparqlJsonResults> {
     if (!this.storeDir) throw new Error('jena: no snapshot loaded; call load or loadFile first');
     const server = await this.server(this.storeDir);
     if (!server) return this.selectOnce(sparql);
@@ -85,7 +89,8 @@ export class JenaTdb2Engine implements QueryEngine {
       out = await server.select(sparql, this.opts.timeoutMs ?? 300_000);
     } catch (e) {
       if (!(e instanceof Tdb2ServerError)) throw e;
-      if (!server.alive) servers.delete(this.storeDir);
+      // Stopped under us (another engine on this store moved on to a new snapshot): a new JVM answers.
+      if (!retried && /killed by SIGKILL/.test(e.message)) return this.selectInServer(sparql, true);
       throw new JenaQueryError(`jena: query failed${/OutOfMemoryError/.test(e.message) ? ' (give the JVM more heap, e.g. javaOptions: ["-Xmx4g"])' : ''}: ${e.message}`, e.message);
     }
     return parseResults(out);
@@ -114,6 +119,15 @@ export class JenaTdb2Engine implements QueryEngine {
       serverUnavailable = text;
       return undefined;
     }
+  }
+
+  /**
+   * A long-running agent loads a new snapshot after each import: the previous store's JVM is stopped
+   * so they do not pile up (another engine still on that store restarts it on its next select).
+   */
+  private switchTo(dir: string): void {
+    if (this.storeDir && this.storeDir !== dir) void this.close();
+    this.storeDir = dir;
   }
 
   /** Stops the query JVM of the loaded store (it also stops by itself when this process ends). */
@@ -147,7 +161,7 @@ export class JenaTdb2Engine implements QueryEngine {
 
   private reuse(dir: string): boolean {
     if (!existsSync(join(dir, COMPLETE_MARK))) return false;
-    this.storeDir = dir;
+    this.switchTo(dir);
     this.lastLoadBuilt = false;
     return true;
   }
@@ -171,7 +185,7 @@ export class JenaTdb2Engine implements QueryEngine {
     } finally {
       rmSync(staging, { recursive: true, force: true });
     }
-    this.storeDir = dir;
+    this.switchTo(dir);
     this.lastLoadBuilt = true;
   }
 
