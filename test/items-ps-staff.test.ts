@@ -110,8 +110,8 @@ function expected(loc0: string, loc1: string): Record<(typeof ITEMS)[number], Ex
   };
 }
 
-const asMap = (rows: ItemRow[]): Expected => Object.fromEntries(rows.filter((r) => r.teller !== null).map((r) => [r.indeling, [r.teller, r.noemer]]));
-const oracleMap = (item: string, t: StagingRows, params: Record<string, string>): Expected => Object.fromEntries(staffOracles[item]!(t, params).map((r) => [r.indeling, [r.teller, r.noemer]]));
+const asMap = (rows: ItemRow[]): Expected => Object.fromEntries(rows.filter((r) => r.teller !== null).map((r) => [r.indeling, [r.teller!, r.noemer]]));
+const oracleMap = (item: string, t: StagingRows, params: Record<string, string>): Expected => Object.fromEntries(staffOracles[item]!(t, params).map((r) => [r.indeling, [r.teller!, r.noemer]]));
 
 function paramsFor(pack: ProfilePack, item: string, year: number): Record<string, string> {
   const ind = pack.manifest.indicators.find((i) => i.id === item)!;
