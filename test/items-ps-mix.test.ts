@@ -1,5 +1,5 @@
 /**
- * Personeelssamenstelling 2.1–2.3, 3.1–3.2, 4.1–4.2: hand-built staging rows with the expected teller and
+ * Personeelssamenstelling 2.1–2.3, 3.1–3.2, 4.1–4.3: hand-built staging rows with the expected teller and
  * noemer worked out by hand, run through the real import and the pack queries on Oxigraph and Comunica,
  * and compared with the plain-TypeScript oracle (src/oracle/personeel-mix.ts).
  */
@@ -14,7 +14,7 @@ import type { StagingRows } from '../src/oracle/personeel.js';
 import { generateSample } from '../src/sample/generate.js';
 import { importTables, loadTestPack, runItem } from './pack-harness.js';
 
-const ITEMS = ['ps-2.1', 'ps-2.1.1', 'ps-2.1.3', 'ps-2.1.4', 'ps-2.1.7', 'ps-2.1.9', 'ps-2.2', 'ps-2.3', 'ps-3.1', 'ps-3.2', 'ps-4.1', 'ps-4.2'] as const;
+const ITEMS = ['ps-2.1', 'ps-2.1.1', 'ps-2.1.3', 'ps-2.1.4', 'ps-2.1.7', 'ps-2.1.9', 'ps-2.2', 'ps-2.3', 'ps-3.1', 'ps-3.2', 'ps-4.1', 'ps-4.2', 'ps-4.3'] as const;
 
 /** A generated provider (2 locations) with every staff table written by hand. */
 function handBuilt(): { tables: StagingRows; A: string; B: string } {
@@ -130,6 +130,9 @@ function expected(A: string, B: string): Record<(typeof ITEMS)[number], Expected
     // Care staff in loondienst on 2023-12-31: E1 (B), E3 (B), E9 (B); on 2022-12-31: E1 (A), E10 (A).
     'ps-4.1': { [A]: ['0', '0'], [B]: ['3', '3'], Organisatie: ['2', '3'] },
     'ps-4.2': { [A]: ['2', '2'], [B]: ['0', '0'], Organisatie: ['1', '2'] },
+    // Levels on both dates: only E1 (VIG level 3 on 2022-12-31, VPK4 level 4 on 2023-12-31): changed. E3 (student)
+    // has no level, E9 only 2023, E10 only 2022.
+    'ps-4.3': { Organisatie: ['1', '1'] },
   };
 }
 

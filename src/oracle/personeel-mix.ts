@@ -1,6 +1,6 @@
 /**
  * Item oracles (src/oracle/types.ts) for personeelssamenstelling chapters 2–4 (qualification mix,
- * interns, volunteers, sickness absence and its frequency, in- and outflow), by pack item id. Each reads the staging rows
+ * interns, volunteers, sickness absence and its frequency, in-, out- and throughflow), by pack item id. Each reads the staging rows
  * directly (no RDF, no SPARQL) and follows the item's interpretation in
  * queries/zorginstituut-verpleeghuiszorg/2023.1.0/ps-{2,3,4}-*.yaml; teller and noemer are exact decimals.
  */
@@ -303,6 +303,34 @@ const verloop: ItemOracle = (t, params) => {
   );
 };
 
+// ---- 4.3 throughflow by qualification level ----------------------------------------------------
+
+const ps43: ItemOracle = (t, params) => {
+  const T = tables(t);
+  const peil = required(params, 'peildatum');
+  const eerder = required(params, 'peildatum_eerder');
+  const inForce = (a: Row, c: Row, d: string) => a.start_date! <= d && c.start_date! <= d && (!a.end_date || a.end_date >= d) && (!c.end_date || c.end_date >= d);
+  // person -> [highest level on the peildatum, highest level one year earlier] (0 = none)
+  const levels = new Map<string, [number, number]>();
+  for (const a of T.agreements.values()) {
+    if (!PIL_KINDS.has(a.kind!)) continue;
+    for (const c of T.clausesOf.get(a.agreement_id!) ?? []) {
+      const f = T.functions.get(c.function_code!);
+      const m = /^level_([1-6])$/.exec(f?.qualification ?? '');
+      if (f?.care !== 'yes' || !m) continue;
+      const level = Number(m[1]);
+      const now = inForce(a, c, peil) ? level : 0;
+      const before = inForce(a, c, eerder) ? level : 0;
+      if (!now && !before) continue;
+      const p = levels.get(a.employee_id!) ?? [0, 0];
+      levels.set(a.employee_id!, [Math.max(p[0], now), Math.max(p[1], before)]);
+    }
+  }
+  if (levels.size === 0) return [];
+  const both = [...levels.values()].filter(([now, before]) => now > 0 && before > 0);
+  return [{ indeling: ORGANISATIE, teller: String(both.filter(([now, before]) => now !== before).length), noemer: String(both.length) }];
+};
+
 const CATEGORY_ITEMS = ['ps-2.1.1', 'ps-2.1.2', 'ps-2.1.3', 'ps-2.1.4', 'ps-2.1.5', 'ps-2.1.6', 'ps-2.1.7', 'ps-2.1.8', 'ps-2.1.9'];
 
 export const mixOracles: Record<string, ItemOracle> = {
@@ -314,4 +342,5 @@ export const mixOracles: Record<string, ItemOracle> = {
   'ps-3.2': ps32,
   'ps-4.1': verloop,
   'ps-4.2': verloop,
+  'ps-4.3': ps43,
 };
