@@ -13,8 +13,10 @@
  *   clips sickness to the clause but not to the agreement, and counts a clause on a quarter-end day beyond
  *   its agreement; 3.1 is the total over the year without a duration split. Their sum over the four
  *   quarters of 11.1 + 11.3 is not 3.1 either: each quarter has its own noemer.
- * - 12.1 (verzuimfrequentie, reports / distinct persons) vs 3.2: 3.2 is not in the pack yet.
- * - 13.3/13.4 (doorstroom up / down, 13.4 against peildatum − 3 months) vs 4.3: not in the pack yet.
+ * - 12.1 (verzuimfrequentie per quarter: new reports / distinct persons in loondienst, × 100) vs our 3.2
+ *   (reports in the year / average number of employment agreements, pro rata per day): other noemer.
+ * - 13.3/13.4 (doorstroom up resp. down; 13.4 against peildatum − 3 months, parsing the level from the label)
+ *   vs our 4.3 (up or down against one year earlier): other look-back and teller.
  * - 6.1 (hours per qualification category, arbeidsovereenkomsten only, per quarter, a worked period
  *   counted for every clause valid at its begin) vs our 2.1.x (all staff incl. PNIL, the year, each worked
  *   period attributed to one clause).
