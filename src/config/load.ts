@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
-import { configSchema, type AgentConfig, type SourceConfig } from './schema.js';
+import { configSchema, type AgentConfig, type SourceConfig, enginesWithDefaults } from './schema.js';
 
 /** The embedded default configuration shipped in the package. */
 export const DEFAULT_CONFIG_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../config/default.yaml');
@@ -115,6 +115,7 @@ function resolvePaths(file: string, raw: RawConfig): AgentConfig {
       retry: { maxAttempts: 8, baseDelayMs: 2000, maxDelayMs: 3_600_000, ...raw.delivery.retry },
       timeoutMs: raw.delivery.timeoutMs ?? 15_000,
     },
+    engines: enginesWithDefaults(raw.engines),
   };
 }
 

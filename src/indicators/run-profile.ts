@@ -8,8 +8,7 @@ import { appendAudit } from '../audit/log.js';
 import type { AgentConfig } from '../config/schema.js';
 import { canonicalJson } from '../db/json.js';
 import type { Db } from '../db/open.js';
-import { availableEngines, createEngine, DEFAULT_ENGINE, type EngineOptions } from '../engines/registry.js';
-import type { RemoteEngineConfig } from '../engines/remote.js';
+import { availableEngines, createEngine, engineOptionsFromConfig, type EngineOptions } from '../engines/registry.js';
 import { chooseEngine, MATRIX_FILE, queryKey, type EngineMatrix } from '../engines/routing.js';
 import type { QueryEngine, SparqlJsonResults, SparqlJsonTerm } from '../engines/types.js';
 import { latestSnapshotHash } from '../pipeline/import.js';
@@ -83,8 +82,8 @@ export class ProfileRunError extends Error {
 
 /** The engine options of a configuration. */
 export function engineOptions(cfg: AgentConfig): EngineOptions & { default: string } {
-  const e = (cfg as { engines?: { default?: string; remote?: RemoteEngineConfig } }).engines;
-  return { dataDir: cfg.storage.dataDir, ...(e?.remote ? { remote: e.remote } : {}), default: e?.default ?? DEFAULT_ENGINE };
+  const { defaultEngine, ...opts } = engineOptionsFromConfig(cfg);
+  return { ...opts, default: defaultEngine };
 }
 
 export function loadMatrix(file = join(PACKAGE_ROOT, MATRIX_FILE)): EngineMatrix {
