@@ -208,3 +208,58 @@ for (const [name, make] of engines) {
     }, 120_000);
   });
 }
+
+/**
+ * The import's calendar starts at most 20 years before the reporting year (2003 for 2023): an agreement dated
+ * 2002 has no calendar day of its own, and must still count from the period start.
+ */
+describe('ps-3.1 and ps-3.2 with an agreement older than the calendar', () => {
+  const t = generateSample({ employees: 0, clients: 0, locations: 1, seed: 11 });
+  const w0 = t.wards![0]!;
+  const A = t.locations!.find((l) => l.location_id === w0.location_id)!.vestigingsnummer!;
+  const tables: StagingRows = {
+    ...t,
+    employees: [{ employee_id: 'E1', birth_date: '' }],
+    agreements: [{ agreement_id: 'A1', employee_id: 'E1', kind: 'permanent', start_date: '2002-12-31', end_date: '' }],
+    clauses: [{ clause_id: 'K1', agreement_id: 'A1', start_date: '2002-12-31', end_date: '', function_code: 'VIG', ward_id: w0.ward_id!, contract_size: '36', size_unit: 'hours_per_week' }],
+    worked_hours: [],
+    absences: [{ absence_id: 'S1', agreement_id: 'A1', kind: 'sickness', start_date: '2023-03-01', end_date: '2023-03-10', percentage: '100' }],
+    ledger: [],
+    clients: [],
+    indications: [],
+    care_episodes: [],
+    client_observations: [],
+    restrictive_measures: [],
+    ward_discussions: [],
+  };
+  // 10 sick days × 36 h; 365 contract days × 36 h. One report × 365 days over 365 agreement days.
+  const want: Record<string, Expected> = {
+    'ps-3.1': { [A]: ['360', '13140'], Organisatie: ['360', '13140'] },
+    'ps-3.2': { [A]: ['365', '365'], Organisatie: ['365', '365'] },
+  };
+  let old: { nquads: string; locations: string[] };
+
+  beforeAll(async () => {
+    const imported = await importTables(tables);
+    expect(imported.rowsRejected).toBe(0);
+    old = imported;
+  }, 120_000);
+
+  it('the calendar really has no day for the agreement start', () => {
+    expect(old.nquads).toContain('inXSDDate> "2023-01-01"^^');
+    expect(old.nquads).not.toContain('inXSDDate> "2002-12-31"^^');
+  });
+
+  for (const item of ['ps-3.1', 'ps-3.2']) {
+    it(`${item}: the oracle gives the hand-computed rows`, () => {
+      expect(oracleMap(pack, item, tables)).toEqual(want[item]);
+    });
+    for (const [name, make] of engines) {
+      it(`${item} on ${name}: counts the agreement from the period start`, async () => {
+        const engine = make();
+        await engine.load(old.nquads);
+        expect(asMap(await runItem(engine, pack, item, 2023, old.locations))).toEqual(want[item]);
+      }, 120_000);
+    }
+  }
+});
