@@ -1,3 +1,4 @@
+import type { RemoteEngineConfig } from '../engines/remote.js';
 /** JSON Schema of the agent configuration (config/default.yaml documents every key). */
 export const configSchema = {
   type: 'object',
@@ -198,17 +199,8 @@ export type EngineConfigName = 'oxigraph' | 'comunica' | 'jena' | 'remote';
 /** Config `engines`, with its defaults filled in by enginesWithDefaults. */
 export interface EnginesConfig {
   default: EngineConfigName;
-  remote?: {
-    endpoint: string;
-    graphStore?: string;
-    graph?: string;
-    user?: string;
-    passwordEnv?: string;
-    readOnly?: boolean;
-    queryMethod?: 'form' | 'direct';
-    timeoutMs?: number;
-    loadTimeoutMs?: number;
-  };
+  /** A remote SPARQL 1.1 endpoint; its keys are documented on RemoteEngineConfig. */
+  remote?: RemoteEngineConfig;
 }
 
 /** Defaults for `engines`, so a configuration without the section keeps working (embedded Oxigraph). */
