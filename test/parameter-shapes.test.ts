@@ -60,3 +60,12 @@ describe('parameter shapes', () => {
     expect(msg).toContain('violates sh:lessThanOrEquals (may not be after ?eind_periode)');
   });
 });
+
+describe('year templates', () => {
+  it('end of February follows leap years', async () => {
+    const { yearTemplate } = await import('../src/indicators/pack.js');
+    expect(yearTemplate('{year+1}-02-{last}', 2023)).toBe('2024-02-29');
+    expect(yearTemplate('{year+1}-02-{last}', 2022)).toBe('2023-02-28');
+    expect(yearTemplate('{year-1}-12-{last}', 2023)).toBe('2022-12-31');
+  });
+});

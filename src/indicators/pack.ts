@@ -138,9 +138,13 @@ function compareItems(a: IndicatorDef, b: IndicatorDef): number {
   return 0;
 }
 
-/** A manifest value with `{year}`, `{year-1}`, `{year+1}` … replaced. */
+/**
+ * A manifest value with `{year}`, `{year-1}`, `{year+1}` … replaced, then `YYYY-MM-{last}` by that
+ * month's last day (so a window "to the end of February" holds in leap and common years alike).
+ */
 export function yearTemplate(text: string, year: number): string {
-  return text.replace(/\{year(?:([+-])(\d+))?\}/g, (_m, sign: string | undefined, n: string | undefined) => String(sign === '-' ? year - Number(n) : sign === '+' ? year + Number(n) : year));
+  const withYear = text.replace(/\{year(?:([+-])(\d+))?\}/g, (_m, sign: string | undefined, n: string | undefined) => String(sign === '-' ? year - Number(n) : sign === '+' ? year + Number(n) : year));
+  return withYear.replace(/(\d{4})-(\d{2})-\{last\}/g, (_m, y: string, m: string) => `${y}-${m}-${String(new Date(Date.UTC(Number(y), Number(m), 0)).getUTCDate()).padStart(2, '0')}`);
 }
 
 /** The parameter values of an indicator for a reporting year. */
