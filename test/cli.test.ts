@@ -50,7 +50,8 @@ describe('the kikv command', () => {
       await expect.poll(async () => (await fetch(`${base}/health`).catch(() => null))?.status, { timeout: 60_000, interval: 250 }).toBe(200);
       const health = (await (await fetch(`${base}/health`)).json()) as { status: string; answers: Record<string, number>; snapshot: string };
       expect(health.status).toBe('ok');
-      expect(health.answers.awaiting_approval).toBe(1);
+      // Every computed item of the 2023 pack the conformance matrix proves an engine for (44 with Jena installed).
+      expect(health.answers.awaiting_approval).toBeGreaterThanOrEqual(40);
       expect(health.snapshot).toMatch(/^[0-9a-f]{64}$/);
       const jwks = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string; kty: string; d?: string }> };
       expect(jwks.keys).toHaveLength(1);
@@ -70,7 +71,8 @@ describe('the kikv command', () => {
     const r = await runCli(['demo', '--config', c.file]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('signature VERIFIED');
-    expect(r.stdout).toMatch(/Done: 1 answer\(s\) delivered/);
+    const delivered = Number(/Done: (\d+) answer\(s\) delivered/.exec(r.stdout)?.[1] ?? 0);
+    expect(delivered, r.stdout).toBeGreaterThanOrEqual(40);
     expect(r.stdout).toContain('Organisatie');
   });
 });
