@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAnswers, resultOf } from '../src/answers/answers.js';
@@ -94,7 +94,15 @@ describe('kikv run: a whole profile on the sample provider', () => {
   }, 300_000);
 
   it('checks parameters against their shapes before any query runs', async () => {
-    await expect(runProfile(cfg, db, { year: 1899, actor: 'test', matrix: matrixProving('oxigraph') })).rejects.toThrow(/parameters of .* for 1899/);
+    // A copy of the pack whose ps-1.1 period start is not a date: the run stops before any query.
+    const packs = tempDir('kikv-bad-pack-');
+    cpSync(join(ROOT, 'queries'), packs, { recursive: true });
+    const file = join(packs, 'zorginstituut-verpleeghuiszorg/2023.1.0/ps-1-personeel.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('value: "{year}-01-01"', 'value: "{year}-13-01"'));
+    const before = listAnswers(db).length;
+    const bad = { ...cfg, indicators: { ...cfg.indicators, packs } };
+    await expect(runProfile(bad, db, { year: 2023, actor: 'test', matrix: matrixProving('oxigraph') })).rejects.toThrow(/parameters of ps-1\.1 .* for 2023: \?start_periode = "2023-13-01" is not a calendar date/);
+    expect(listAnswers(db).length).toBe(before);
   });
 
   it('includes manual items once entered, validated by their unit', async () => {
