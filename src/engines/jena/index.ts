@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
@@ -6,6 +5,7 @@ import { dirname, extname, join } from 'node:path';
 import type { SparqlJsonResults, SparqlJsonTerm } from '../types.js';
 import { INSTALL_HINT, resolveJenaClasspath, type ResolvedClasspath } from './classpath.js';
 import { queryShape } from './sparql-text.js';
+import { jenaFailureHint, runJava } from './java.js';
 import { readZipEntries } from './zip.js';
 
 export { INSTALL_HINT, resolveJenaClasspath } from './classpath.js';
@@ -235,29 +235,10 @@ async function runArq(dataFile: string, query: string, opts: JenaOptions): Promi
   const timeoutMs = opts.timeoutMs ?? 300_000;
   const args = [...rt.javaOptions, ...(opts.javaOptions ?? []), '-cp', rt.classpath.join(':'), 'arq.sparql', '--data', dataFile, '--query', queryFile, '--results=json'];
   try {
-    return await new Promise<string>((resolve, reject) => {
-      const child = spawn(rt.java, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill('SIGKILL');
-      }, timeoutMs);
-      child.stdout.on('data', (d: Buffer) => stdout.push(d));
-      child.stderr.on('data', (d: Buffer) => stderr.push(d));
-      child.on('error', (e: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        reject(e.code === 'ENOENT' ? new Error(`no Java runtime: "${rt.java}" was not found (set JAVA_HOME or put java on PATH); ${INSTALL_HINT}`) : e);
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        const err = Buffer.concat(stderr).toString('utf8');
-        if (timedOut) return reject(new JenaQueryError(`Jena timed out after ${timeoutMs} ms (raise timeoutMs for large data)`, err));
-        if (code !== 0) return reject(new JenaQueryError(describeFailure(code, signal, err, rt), err));
-        resolve(Buffer.concat(stdout).toString('utf8'));
-      });
-    });
+    const r = await runJava(rt.java, args, timeoutMs, `no Java runtime: "${rt.java}" was not found (set JAVA_HOME or put java on PATH); ${INSTALL_HINT}`);
+    if (r.timedOut) throw new JenaQueryError(`Jena timed out after ${timeoutMs} ms (raise timeoutMs for large data)`, r.stderr);
+    if (r.code !== 0) throw new JenaQueryError(describeFailure(r.code, r.signal, r.stderr, rt), r.stderr);
+    return r.stdout;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -266,13 +247,6 @@ async function runArq(dataFile: string, query: string, opts: JenaOptions): Promi
 function describeFailure(code: number | null, signal: NodeJS.Signals | null, stderr: string, rt: JenaRuntime): string {
   const lines = stderr.split(/\r?\n/).filter((l) => l.trim() !== '' && !l.startsWith('SLF4J:'));
   const what = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-  let hint = '';
-  if (/NoClassDefFoundError|ClassNotFoundException/.test(stderr)) {
-    hint = rt.resolved.missing.length > 0 ? ` (jars missing for ${rt.resolved.missing.join(', ')}; ${INSTALL_HINT})` : ` (${INSTALL_HINT})`;
-  } else if (/OutOfMemoryError/.test(stderr)) {
-    hint = ' (give the JVM more heap, e.g. javaOptions: ["-Xmx4g"])';
-  } else if (/XSSimpleTypeDecl|internal error/.test(stderr)) {
-    hint = ` (the Xerces resource workaround did not take; remove the kikv-jena-* cache directory in ${tmpdir()} and retry)`;
-  }
+  const hint = jenaFailureHint(stderr, rt.resolved.missing);
   return `Jena ${what}${hint}: ${lines.slice(0, 12).join('\n')}`;
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,6 +5,7 @@ import { basename, join } from 'node:path';
 import type { QueryEngine, SparqlJsonResults } from '../types.js';
 import { INSTALL_HINT } from './classpath.js';
 import { jenaRuntime, JenaQueryError, type JenaRuntime } from './index.js';
+import { jenaFailureHint, runJava } from './java.js';
 import { Tdb2Server, Tdb2ServerError } from './tdb2-server.js';
 
 export interface JenaTdb2Options {
@@ -193,29 +193,10 @@ export class JenaTdb2Engine implements QueryEngine {
     const rt = this.runtime();
     const java = this.opts.java ?? rt.java;
     const full = [...rt.javaOptions, ...(this.opts.javaOptions ?? []), '-cp', rt.classpath.join(':'), ...args];
-    return new Promise<string>((resolve, reject) => {
-      const child = spawn(java, full, { stdio: ['ignore', 'pipe', 'pipe'] });
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill('SIGKILL');
-      }, timeoutMs);
-      child.stdout.on('data', (d: Buffer) => stdout.push(d));
-      child.stderr.on('data', (d: Buffer) => stderr.push(d));
-      child.on('error', (e: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        reject(e.code === 'ENOENT' ? new Error(`jena: no Java runtime ("${java}" was not found; set JAVA_HOME or put java on PATH); ${INSTALL_HINT} default-jre-headless`) : e);
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        const err = Buffer.concat(stderr).toString('utf8');
-        if (timedOut) return reject(new JenaQueryError(`jena: ${what} timed out after ${timeoutMs} ms (raise ${what === 'load' ? 'loadTimeoutMs' : 'timeoutMs'} for large data)`, err));
-        if (code !== 0) return reject(new JenaQueryError(`jena: ${what} failed (${signal ? `killed by ${signal}` : `exit ${code}`})${hint(err)}: ${firstLines(err)}`, err));
-        resolve(Buffer.concat(stdout).toString('utf8'));
-      });
-    });
+    const r = await runJava(java, full, timeoutMs, `jena: no Java runtime ("${java}" was not found; set JAVA_HOME or put java on PATH); ${INSTALL_HINT} default-jre-headless`);
+    if (r.timedOut) throw new JenaQueryError(`jena: ${what} timed out after ${timeoutMs} ms (raise ${what === 'load' ? 'loadTimeoutMs' : 'timeoutMs'} for large data)`, r.stderr);
+    if (r.code !== 0) throw new JenaQueryError(`jena: ${what} failed (${r.signal ? `killed by ${r.signal}` : `exit ${r.code}`})${jenaFailureHint(r.stderr)}: ${firstLines(r.stderr)}`, r.stderr);
+    return r.stdout;
   }
 }
 
@@ -228,13 +209,6 @@ function parseResults(out: string): SparqlJsonResults {
   }
   if (!parsed.results) throw new JenaQueryError('jena: expected a SELECT query, got an ASK query', '');
   return { head: { vars: parsed.head?.vars ?? [] }, results: { bindings: parsed.results.bindings } };
-}
-
-function hint(stderr: string): string {
-  if (/NoClassDefFoundError|ClassNotFoundException/.test(stderr)) return ` (${INSTALL_HINT})`;
-  if (/OutOfMemoryError/.test(stderr)) return ' (give the JVM more heap, e.g. javaOptions: ["-Xmx4g"])';
-  if (/XSSimpleTypeDecl|internal error/.test(stderr)) return ` (the Xerces resource workaround did not take; remove the kikv-jena-* cache directory in ${tmpdir()} and retry)`;
-  return '';
 }
 
 /** Jena's first lines say what went wrong (e.g. "Encountered … at line 1, column 22"); the rest lists alternatives or a stack. */
