@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../src/config/load.js';
-import type { AgentConfig } from '../src/config/schema.js';
+import { withMappingDirectory, type AgentConfig } from '../src/config/schema.js';
 import { openDb, type Db } from '../src/db/open.js';
 import type { QueryEngine } from '../src/engines/types.js';
 import { itemRows, type ItemRow } from '../src/indicators/item-rows.js';
@@ -51,13 +51,7 @@ export async function importTables(tables: StagingRows): Promise<ImportedTables>
   const { db, base, dataDir } = shared;
   const dir = tempDir('kikv-pack-src-');
   writeTables(tables, dir);
-  const staging = base.sources.staging!;
-  const cfg: AgentConfig = {
-    ...base,
-    storage: { ...base.storage, dataDir },
-    sources: { ...base.sources, staging: { ...staging, directory: dir } as typeof staging },
-    mapping: { ...base.mapping, validateUpTo: 0 },
-  };
+  const cfg: AgentConfig = { ...withMappingDirectory(base, dir), storage: { ...base.storage, dataDir }, mapping: { ...base.mapping, validateUpTo: 0 } };
   const imported = await importSource(cfg, db, 'pack-test');
   if (!imported.snapshot) throw new Error(`import failed: ${JSON.stringify(imported.report.fileErrors)}`);
   const hash = imported.snapshot.meta.hash;

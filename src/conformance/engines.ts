@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DEFAULT_CONFIG_FILE, loadConfig } from '../config/load.js';
-import type { AgentConfig } from '../config/schema.js';
+import { withMappingDirectory, type AgentConfig } from '../config/schema.js';
 import { openDb } from '../db/open.js';
 import { runJenaQueries, runJenaQuery } from '../engines/jena/index.js';
 import { bindOfficialQuery, peildatumParameter, quarterParameters, zorgkantoor } from '../engines/jena/official.js';
@@ -33,10 +33,11 @@ import { availableEngines, type EngineOptions } from '../engines/registry.js';
 import { queryKey, type EngineMatrix, type MatrixCell, type ProviderVerdict, type Verdict } from '../engines/routing.js';
 import type { QueryEngine, SparqlJsonResults, SparqlJsonTerm } from '../engines/types.js';
 import { itemRows } from '../indicators/item-rows.js';
+import { snapshotVestigingen } from '../indicators/run-profile.js';
 import { loadPack, runIndicator, type ProfilePack } from '../indicators/pack.js';
 import { normaliseQuery } from '../sparql/normalise.js';
 import { importSource } from '../pipeline/import.js';
-import { DEFAULT_SAMPLE, generateSample, writeSample, type SampleOptions } from '../sample/generate.js';
+import { DEFAULT_SAMPLE, writeSample, type SampleOptions } from '../sample/generate.js';
 import { sha256, snapshotFile } from '../store/snapshot.js';
 import type { WorkerReply, WorkerRequest } from './engine-worker.js';
 
@@ -153,20 +154,15 @@ async function importProviders(specs: ProviderSpec[], work: string, log: (l: str
       const started = Date.now();
       const dir = join(work, 'sources', spec.name);
       await writeSample(spec.options, dir);
-      const staging = base.sources.staging!;
-      const cfg: AgentConfig = {
-        ...base,
-        storage: { ...base.storage, dataDir },
-        sources: { ...base.sources, staging: { ...staging, directory: dir } as typeof staging },
-        // SHACL validation does not change the mapped data; it only costs time here.
-        mapping: { ...base.mapping, validateUpTo: 0 },
-      };
+      // SHACL validation does not change the mapped data; it only costs time here.
+      const cfg: AgentConfig = { ...withMappingDirectory(base, dir), storage: { ...base.storage, dataDir }, mapping: { ...base.mapping, validateUpTo: 0 } };
       const imported = await importSource(cfg, db, 'conformance:engines');
       if (!imported.snapshot) throw new Error(`provider ${spec.name}: import failed: ${JSON.stringify(imported.report.fileErrors)}`);
-      const locations = generateSample(spec.options).locations!.map((l) => l.vestigingsnummer!);
+      const file = snapshotFile(dataDir, imported.snapshot.meta.hash);
+      const locations = await snapshotVestigingen(file);
       out.push({
         name: spec.name,
-        file: snapshotFile(dataDir, imported.snapshot.meta.hash),
+        file,
         locations,
         quads: imported.snapshot.meta.quads,
       });
