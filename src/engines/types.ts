@@ -27,4 +27,6 @@ export interface QueryEngine {
   loadFile(path: string): Promise<void>;
   /** Runs a SELECT query (parameters already bound) and returns SPARQL JSON results. */
   select(sparql: string): Promise<SparqlJsonResults>;
+  /** Releases what the engine holds outside this process's heap (Jena's query JVM and its store lock). */
+  close?(): Promise<void>;
 }

@@ -8,7 +8,7 @@ import { appendAudit } from '../audit/log.js';
 import type { AgentConfig } from '../config/schema.js';
 import { canonicalJson } from '../db/json.js';
 import type { Db } from '../db/open.js';
-import { availableEngines, createEngine, engineOptionsFromConfig, type EngineOptions } from '../engines/registry.js';
+import { availableEngines, createEngine, engineOptionsFromConfig } from '../engines/registry.js';
 import { chooseEngine, MATRIX_FILE, queryKey, type EngineMatrix } from '../engines/routing.js';
 import type { QueryEngine, SparqlJsonResults, SparqlJsonTerm } from '../engines/types.js';
 import { latestSnapshotHash } from '../pipeline/import.js';
@@ -80,12 +80,6 @@ export class ProfileRunError extends Error {
   }
 }
 
-/** The engine options of a configuration. */
-export function engineOptions(cfg: AgentConfig): EngineOptions & { default: string } {
-  const { defaultEngine, ...opts } = engineOptionsFromConfig(cfg);
-  return { ...opts, default: defaultEngine };
-}
-
 export function loadMatrix(file = join(PACKAGE_ROOT, MATRIX_FILE)): EngineMatrix {
   if (!existsSync(file)) throw new ProfileRunError(`${file} does not exist: no engine is proven for any query; run \`npm run conformance:engines\``);
   return JSON.parse(readFileSync(file, 'utf8')) as EngineMatrix;
@@ -114,7 +108,7 @@ export async function runProfile(cfg: AgentConfig, db: Db, opts: ProfileRunOptio
   }
   if (problems.length > 0) throw new ProfileRunError(problems.join('\n'));
 
-  const eo = engineOptions(cfg);
+  const eo = engineOptionsFromConfig(cfg);
   const available = (await availableEngines(eo)).filter((e) => e.available).map((e) => e.name as string);
   if (opts.engine && !available.includes(opts.engine)) {
     const all = await availableEngines(eo);
@@ -123,7 +117,7 @@ export async function runProfile(cfg: AgentConfig, db: Db, opts: ProfileRunOptio
   }
   const matrix = opts.matrix ?? loadMatrix();
   const candidates = opts.engine ? [opts.engine] : available;
-  const preference = opts.engine ? [opts.engine] : [eo.default, ...available];
+  const preference = opts.engine ? [opts.engine] : [eo.defaultEngine, ...available];
 
   const engines = new Map<string, QueryEngine>();
   const engineFor = async (name: string): Promise<QueryEngine> => {
@@ -136,56 +130,61 @@ export async function runProfile(cfg: AgentConfig, db: Db, opts: ProfileRunOptio
     return e;
   };
 
-  // Locations and the organisation: simple patterns every engine answers the same.
-  const first = await engineFor(opts.engine ?? eo.default);
-  const { organisation, locations } = await providerOf(first);
-  const vestigingen = locations.map((l) => l.vestigingsnummer);
+  try {
+    // Locations and the organisation: simple patterns every engine answers the same.
+    const first = await engineFor(opts.engine ?? eo.defaultEngine);
+    const { organisation, locations } = await providerOf(first);
+    const vestigingen = locations.map((l) => l.vestigingsnummer);
 
-  const items: ItemOutcome[] = [];
-  const scope = { profile: header.id, version: header.version, year: opts.year };
-  const manual = manualValues(db, scope);
-  for (const ind of pack.manifest.indicators) {
-    if (ind.manual) {
-      items.push(manualOutcome(db, pack, ind, manual, vestigingen, snapshot, opts));
-      continue;
+    const items: ItemOutcome[] = [];
+    const scope = { profile: header.id, version: header.version, year: opts.year };
+    const manual = manualValues(db, scope);
+    for (const ind of pack.manifest.indicators) {
+      if (ind.manual) {
+        items.push(manualOutcome(db, pack, ind, manual, vestigingen, snapshot, opts));
+        continue;
+      }
+      const query = pack.queries.get(ind.id)!;
+      let route = chooseEngine(matrix, queryKey(ind.id, query.sha256), candidates, preference);
+      let unproven = false;
+      if ('refusal' in route && opts.engine && opts.allowUnproven) {
+        route = { engine: opts.engine };
+        unproven = true;
+      }
+      if ('refusal' in route) {
+        items.push({ item: ind, status: 'refused', queryHash: query.sha256, rows: [], error: route.refusal });
+        appendAudit(db, { actor: opts.actor, action: 'answer.refused', subject: `${header.id} ${header.version} ${opts.year} ${ind.id}`, details: { queryHash: query.sha256, snapshot, reason: route.refusal } });
+        continue;
+      }
+      const t0 = performance.now();
+      try {
+        const engine = await engineFor(route.engine);
+        const run = await runIndicator(engine, pack, ind.id, opts.year);
+        const rows = itemRows(ind, run.results, vestigingen);
+        const delivered = rows.filter((r) => r.afdeling === undefined);
+        const { answer, created } = recordAnswer(
+          db,
+          { indicator: ind, parameters: run.parameters, queryHash: run.queryHash, engine: run.engine, results: answerResultSet(delivered) },
+          {
+            profile: header.id,
+            version: header.version,
+            year: opts.year,
+            snapshotHash: snapshot,
+            actor: opts.actor,
+            ontologyVersion: `${header.ontology.name} ${header.ontology.version}`,
+            metadata: { item: itemSummary(ind), normalisation: run.normalisation, wards: rows.filter((r) => r.afdeling !== undefined), ...(unproven ? { unprovenEngine: true } : {}) },
+          },
+        );
+        items.push({ item: ind, status: 'computed', engine: run.engine, queryHash: run.queryHash, answerId: answer.id, created, rows, ms: performance.now() - t0 });
+      } catch (e) {
+        items.push({ item: ind, status: 'failed', engine: route.engine, queryHash: query.sha256, rows: [], error: (e as Error).message, ms: performance.now() - t0 });
+      }
     }
-    const query = pack.queries.get(ind.id)!;
-    let route = chooseEngine(matrix, queryKey(ind.id, query.sha256), candidates, preference);
-    let unproven = false;
-    if ('refusal' in route && opts.engine && opts.allowUnproven) {
-      route = { engine: opts.engine };
-      unproven = true;
-    }
-    if ('refusal' in route) {
-      items.push({ item: ind, status: 'refused', queryHash: query.sha256, rows: [], error: route.refusal });
-      appendAudit(db, { actor: opts.actor, action: 'answer.refused', subject: `${header.id} ${header.version} ${opts.year} ${ind.id}`, details: { queryHash: query.sha256, snapshot, reason: route.refusal } });
-      continue;
-    }
-    const t0 = performance.now();
-    try {
-      const engine = await engineFor(route.engine);
-      const run = await runIndicator(engine, pack, ind.id, opts.year);
-      const rows = itemRows(ind, run.results, vestigingen);
-      const delivered = rows.filter((r) => r.afdeling === undefined);
-      const { answer, created } = recordAnswer(
-        db,
-        { indicator: ind, parameters: run.parameters, queryHash: run.queryHash, engine: run.engine, results: answerResultSet(delivered) },
-        {
-          profile: header.id,
-          version: header.version,
-          year: opts.year,
-          snapshotHash: snapshot,
-          actor: opts.actor,
-          ontologyVersion: `${header.ontology.name} ${header.ontology.version}`,
-          metadata: { item: itemSummary(ind), normalisation: run.normalisation, wards: rows.filter((r) => r.afdeling !== undefined), ...(unproven ? { unprovenEngine: true } : {}) },
-        },
-      );
-      items.push({ item: ind, status: 'computed', engine: run.engine, queryHash: run.queryHash, answerId: answer.id, created, rows, ms: performance.now() - t0 });
-    } catch (e) {
-      items.push({ item: ind, status: 'failed', engine: route.engine, queryHash: query.sha256, rows: [], error: (e as Error).message, ms: performance.now() - t0 });
-    }
-  }
   return { profile: { id: header.id, version: header.version, iri: header.iri, ontology: `${header.ontology.name} ${header.ontology.version}` }, year: opts.year, snapshot, organisation, locations, items };
+  } finally {
+    // Jena keeps a query JVM holding the store's lock; the next run (or another process) needs it free.
+    for (const e of engines.values()) await e.close?.();
+  }
 }
 
 function itemSummary(ind: IndicatorDef) {
