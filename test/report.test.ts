@@ -48,7 +48,7 @@ describe('missing data per indicator', () => {
     const ps11 = reqs.find((r) => r.id === 'ps-1.1');
     expect(ps11).toMatchObject({ number: '1.1', profile: 'zorginstituut-verpleeghuiszorg 2023.1.0', measurementPeriod: { start: '{year}-01-01', end: '{year}-12-31' } });
     expect(ps11!.requires).toEqual(
-      expect.arrayContaining([{ kind: 'staff-agreements' }, { kind: 'clauses' }, { kind: 'calendar' }, { kind: 'clause-locations', level: 'location' }]),
+      expect.arrayContaining([{ kind: 'staff-agreements' }, { kind: 'clauses' }, { kind: 'clause-locations', level: 'location' }]),
     );
     for (const r of reqs) for (const q of r.requires) expect(DATA_KINDS[q.kind], `${r.id} requires ${q.kind}`).toBeDefined();
   });
@@ -56,7 +56,7 @@ describe('missing data per indicator', () => {
   it('rejects a manifest naming an unknown data kind, and lists the known ones', () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'p', '1.0.0'), { recursive: true });
-    writeFileSync(join(dir, 'p', '1.0.0', 'manifest.yaml'), 'profile: { id: p, version: 1.0.0 }\nindicators:\n  - id: x-1\n    requires: [absences, shoe-sizes]\n');
+    writeFileSync(join(dir, 'p', '1.0.0', 'manifest.yaml'), 'profile: { id: p, version: 1.0.0 }\nindicators:\n  - id: x-1\n    set: { name: S, code: ISID0 }\n    number: "1"\n    name: x\n    unit: yes/no\n    level: [location]\n    manual: true\n    requires: [absences, shoe-sizes]\n');
     expect(() => loadIndicatorRequirements(dir, [{ profile: 'p', version: '1.0.0' }])).toThrow(RequirementError);
     expect(() => loadIndicatorRequirements(dir, [{ profile: 'p', version: '1.0.0' }])).toThrow(/indicator x-1: unknown data kind "shoe-sizes".*known kinds: .*absences/);
   });
@@ -71,7 +71,9 @@ describe('missing data per indicator', () => {
   });
 
   it('says nothing when every indicator has its data for the year', () => {
-    const reqs = loadIndicatorRequirements(join(ROOT, 'queries'), [{ profile: 'zorginstituut-verpleeghuiszorg', version: '2023.1.0' }]);
+    // STAFF_2023 holds what ps-1.1 reads (the other items read more: hours, absences, clients).
+    const reqs = loadIndicatorRequirements(join(ROOT, 'queries'), [{ profile: 'zorginstituut-verpleeghuiszorg', version: '2023.1.0' }]).filter((r) => r.id === 'ps-1.1');
+    expect(reqs).toHaveLength(1);
     expect(missingData(parse(STAFF_2023), reqs, 2023)).toEqual([]);
     expect(missingData(new Store(parse(STAFF_2023)), reqs, 2023)).toEqual([]);
   });
@@ -107,7 +109,8 @@ describe('missing data per indicator', () => {
     expect(m!.message).toBe('1.1 cannot be computed per location for 2023: no clauses tied to a location in 2023-01-01 – 2023-12-31 (from clauses.csv (ward_id))');
     const empty = missingData([], reqs, 2023);
     expect(empty[0]!.message).toMatch(/^1\.1 cannot be computed for 2023: no staff agreement data .*; and not per location: no locations \(vestigingen\)/);
-    expect(empty[0]!.dataKinds).toEqual(['staff-agreements', 'clauses', 'calendar', 'locations', 'clause-locations']);
+    // ps-1.1 turns dates into day numbers itself, so it no longer needs the calendar.
+    expect(empty[0]!.dataKinds).toEqual(['staff-agreements', 'clauses', 'locations', 'clause-locations']);
   });
 
   it('checks the calendar covers the measurement period', () => {

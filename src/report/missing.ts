@@ -1,6 +1,6 @@
 import { join } from 'node:path';
+import { loadPack, yearTemplate } from '../indicators/pack.js';
 import { DataFactory, Store, type Quad, type Term } from 'n3';
-import { readYamlFile } from '../config/load.js';
 import { NS } from '../ontology/namespaces.js';
 import type { MissingData } from './types.js';
 
@@ -145,16 +145,14 @@ function parseRequirement(raw: unknown, where: string): Requirement {
 export function loadIndicatorRequirements(packsDir: string, profiles: Array<{ profile: string; version: string }>): IndicatorRequirements[] {
   const out: IndicatorRequirements[] = [];
   for (const { profile, version } of profiles) {
-    const file = join(packsDir, profile, version, 'manifest.yaml');
-    const doc = readYamlFile(file, `profile pack manifest (${profile} ${version})`) as {
-      indicators?: Array<{ id: string; number?: string; name?: string; requires?: unknown; measurementPeriod?: { start: string; end: string } }>;
-    };
-    for (const ind of doc.indicators ?? []) {
-      const requires = Array.isArray(ind.requires) ? ind.requires.map((r) => parseRequirement(r, `${file}, indicator ${ind.id}`)) : [];
+    // loadPack resolves the manifest's item files, so the report sees exactly the items a run computes.
+    const { dir, manifest } = loadPack(packsDir, profile, version);
+    for (const ind of manifest.indicators) {
+      const requires = Array.isArray(ind.requires) ? ind.requires.map((r) => parseRequirement(r, `${join(dir, 'manifest.yaml')}, indicator ${ind.id}`)) : [];
       out.push({
         id: ind.id,
-        ...(ind.number !== undefined ? { number: String(ind.number) } : {}),
-        ...(ind.name !== undefined ? { name: ind.name } : {}),
+        number: String(ind.number),
+        name: ind.name,
         profile: `${profile} ${version}`,
         requires,
         ...(ind.measurementPeriod ? { measurementPeriod: ind.measurementPeriod } : {}),
@@ -164,10 +162,8 @@ export function loadIndicatorRequirements(packsDir: string, profiles: Array<{ pr
   return out;
 }
 
-/** Replaces {year}, {year-1}, {year+1} in a manifest date. */
-export function periodDate(template: string, year: number): string {
-  return template.replace(/\{year(?:([+-])(\d+))?\}/g, (_m, sign: string | undefined, n: string | undefined) => String(sign ? year + (sign === '+' ? 1 : -1) * Number(n) : year));
-}
+/** A manifest date for a year ({year}, {year-1}, {year+1}, YYYY-MM-{last}). */
+export const periodDate = yearTemplate;
 
 function dateOf(t: Term | undefined): string | undefined {
   return t && t.termType === 'Literal' ? t.value.slice(0, 10) : undefined;
