@@ -54,6 +54,13 @@ export interface CredentialPolicy {
   isRevoked(credentialId: string): Promise<boolean>;
 }
 
+/**
+ * Verifies a presentation (a JSON-LD object, its Base64 text, or a VP-JWT) signed by `holder` and every
+ * ValidatedQueryCredential in it (proof, subject = holder, issuer trusted, valid at `at`, not revoked).
+ * The standalone adapter delegates to it; src/exchange/credentials implements it.
+ */
+export type PresentationVerifier = (vp: unknown, opts: { holder: string; at: Date; resolveKey: KeyResolver; policy: CredentialPolicy }) => Promise<VerifiedCredential[]>;
+
 /** The claims of an access token that verified: issued by us (or our Nuts node) for `service`. */
 export interface AccessTokenClaims {
   /** The peer the token was issued to (the requester's DID). */
