@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CompactSign } from 'jose';
 import type { SparqlJsonResults } from '../engines/types.js';
 import type { SigningKey } from './keys.js';
+import type { Trust } from './types.js';
 
 export const RESPONSE_TYPE = 'https://www.kik-v.nl/validated-query-request/1.0/response';
 export const PROBLEM_REPORT_TYPE = 'https://didcomm.org/report-problem/2.0/problem-report';
@@ -27,11 +28,20 @@ export interface DidcommMessage {
   body: Record<string, unknown>;
 }
 
+/** The protected header fields besides alg and kid, the same whoever signs. */
+const RESULT_SET_HEADER = { typ: 'JOSE', cty: 'application/json' } as const;
+
 /** Signs a result set as a compact JWS (ES256, kid names our key). */
 export async function signResultSet(key: SigningKey, payload: ResultSetPayload): Promise<string> {
   return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
-    .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JOSE', cty: 'application/json' })
+    .setProtectedHeader({ alg: 'ES256', kid: key.kid, ...RESULT_SET_HEADER })
     .sign(key.privateKey);
+}
+
+/** Signs a result set with a local key or through a trust adapter (its current key, or the Nuts node's). */
+export async function signResultSetWith(signer: SigningKey | Pick<Trust, 'signJws'>, payload: ResultSetPayload): Promise<string> {
+  if ('signJws' in signer) return signer.signJws(new TextEncoder().encode(JSON.stringify(payload)), { ...RESULT_SET_HEADER });
+  return signResultSet(signer, payload);
 }
 
 /** The response to a validated-query request: thid = request id, from/to swapped, body.response = the JWS. */
@@ -48,8 +58,14 @@ export function responseMessage(opts: { requestId: string; from: string; to: str
   };
 }
 
-/** A DIDComm problem report about a message (pthid = its thread, ack = its id). */
-export function problemReport(opts: { about: { id: string; thid?: string }; from: string; to: string; code: string; comment: string }): DidcommMessage {
+/** The problem codes a KIK-V consumer accepts: sorter `e` (error), scope `p` (protocol), then descriptors. */
+export const PROBLEM_CODE = /^e\.p(\.[a-z0-9][a-z0-9-]*)+$/;
+
+/**
+ * A DIDComm problem report about a message (pthid = its thread, ack = its id). `args` fill the
+ * comment's `{1}`, `{2}` placeholders (DIDComm report-problem 2.0); `escalateTo` is a URI to escalate to.
+ */
+export function problemReport(opts: { about: { id: string; thid?: string }; from: string; to: string; code: string; comment: string; args?: string[]; escalateTo?: string; now?: Date }): DidcommMessage {
   return {
     id: randomUUID(),
     typ: DIDCOMM_PLAIN,
@@ -58,7 +74,7 @@ export function problemReport(opts: { about: { id: string; thid?: string }; from
     ack: [opts.about.id],
     from: opts.from,
     to: [opts.to],
-    created_time: Math.floor(Date.now() / 1000),
-    body: { code: opts.code, comment: opts.comment },
+    created_time: Math.floor((opts.now ?? new Date()).getTime() / 1000),
+    body: { code: opts.code, comment: opts.comment, ...(opts.args ? { args: opts.args } : {}), ...(opts.escalateTo ? { escalate_to: opts.escalateTo } : {}) },
   };
 }

@@ -1,8 +1,10 @@
+import { decodeProtectedHeader } from 'jose';
 import { appendAudit } from '../audit/log.js';
 import { contentHashOf, resultOf, type Answer } from '../answers/answers.js';
 import type { Db } from '../db/open.js';
 import type { SigningKey } from './keys.js';
-import { DIDCOMM_PLAIN, responseMessage, signResultSet, type DidcommMessage } from './messages.js';
+import { DIDCOMM_PLAIN, PROBLEM_CODE, problemReport, responseMessage, signResultSetWith, type DidcommMessage } from './messages.js';
+import { KIKV_SERVICE, type Trust } from './types.js';
 
 export interface OutboxMessage {
   id: string;
@@ -18,6 +20,25 @@ export interface OutboxMessage {
   delivered_at: string | null;
 }
 
+/** A queued problem report: a failure the consumer must hear about after the request was accepted. */
+export interface ProblemReportRow {
+  id: string;
+  /** The message the report is about (the request id): the report's ack. */
+  about_id: string;
+  thread_id: string;
+  recipient: string;
+  /** Where to POST; empty when the trust adapter must find it (endpointOf) at delivery time. */
+  endpoint: string;
+  code: string;
+  message: string;
+  status: OutboxMessage['status'];
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
 export interface DeliverySettings {
   from: string;
   kikStarter: { did: string; endpoint: string };
@@ -25,12 +46,65 @@ export interface DeliverySettings {
   timeoutMs: number;
 }
 
+/** To whom and under which ids an answer goes; by default the configured KIK-starter, its thread and item id. */
+export interface AnswerAddress {
+  /** The consumer's DID (the `from` of the request). */
+  recipient: string;
+  /** The request message id: the response's thid and the first part of the result id. */
+  requestId?: string;
+  /** The query identifier (the credential's query UUID): the part after `#` in the result id. */
+  queryId?: string;
+}
+
+export interface QueueOptions {
+  /** The address of each answer (the requests table knows who asked); undefined = the KIK-starter. */
+  addressOf?: (answer: Answer) => AnswerAddress | undefined;
+}
+
+export interface DeliverOptions {
+  /** When given: endpoints from `endpointOf`, and every POST carries an access token from the consumer. */
+  trust?: Pick<Trust, 'accessTokenFor' | 'endpointOf'>;
+}
+
+/**
+ * The problem-report queue. Created here, idempotently, because a schema migration belongs to
+ * src/db/open.ts; the integrator moves this text into a migration unchanged.
+ */
+export const PROBLEM_OUTBOX_DDL = `
+  CREATE TABLE IF NOT EXISTS problem_outbox (
+    id TEXT PRIMARY KEY,
+    about_id TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    delivered_at TEXT,
+    UNIQUE (about_id, recipient, code)
+  );
+  CREATE INDEX IF NOT EXISTS problem_outbox_due ON problem_outbox(status, next_attempt_at);
+`;
+
+const prepared = new WeakSet<Db>();
+/** Makes sure the problem-report queue exists in this database (once per connection). */
+export function ensureProblemOutbox(db: Db): void {
+  if (prepared.has(db)) return;
+  db.exec(PROBLEM_OUTBOX_DDL);
+  prepared.add(db);
+}
+
 /**
  * Signs every approved answer that has no outbox message yet and queues its DIDComm response.
  * Runs at start and after each approval, so an approval whose process died before queueing is
  * still delivered. The answer is checked against the hash the board approved before signing.
+ * `signer` is the local key or a trust adapter (which signs with its current key or the Nuts node).
  */
-export async function queueApprovedAnswers(db: Db, key: SigningKey, s: DeliverySettings, actor = 'agent'): Promise<OutboxMessage[]> {
+export async function queueApprovedAnswers(db: Db, signer: SigningKey | Pick<Trust, 'signJws'>, s: DeliverySettings, actor = 'agent', opts: QueueOptions = {}): Promise<OutboxMessage[]> {
   const approved = db.prepare(`SELECT a.* FROM answers a LEFT JOIN outbox o ON o.answer_id = a.id WHERE a.status = 'approved' AND o.id IS NULL ORDER BY a.decided_at`).all() as Answer[];
   const queued: OutboxMessage[] = [];
   for (const a of approved) {
@@ -41,19 +115,25 @@ export async function queueApprovedAnswers(db: Db, key: SigningKey, s: DeliveryS
       }
       continue;
     }
-    const jws = await signResultSet(key, { resultset: [{ id: `${a.thread_id}#${a.indicator_id}`, result: resultOf(a) }] });
-    const msg = responseMessage({ requestId: a.thread_id, from: s.from, to: s.kikStarter.did, jws });
+    const address = opts.addressOf?.(a);
+    const recipient = address?.recipient ?? s.kikStarter.did;
+    const requestId = address?.requestId ?? a.thread_id;
+    const resultId = `${requestId}#${address?.queryId ?? a.indicator_id}`;
+    const jws = await signResultSetWith(signer, { resultset: [{ id: resultId, result: resultOf(a) }] });
+    const msg = responseMessage({ requestId, from: s.from, to: recipient, jws });
+    const now = new Date().toISOString();
     const row: OutboxMessage = {
       id: msg.id,
       answer_id: a.id,
-      recipient: s.kikStarter.did,
-      endpoint: s.kikStarter.endpoint,
+      recipient,
+      // A consumer other than the KIK-starter has no configured endpoint: the trust adapter finds it.
+      endpoint: recipient === s.kikStarter.did ? s.kikStarter.endpoint : '',
       message: JSON.stringify(msg),
       status: 'pending',
       attempts: 0,
-      next_attempt_at: new Date().toISOString(),
+      next_attempt_at: now,
       last_error: null,
-      created_at: new Date().toISOString(),
+      created_at: now,
       delivered_at: null,
     };
     const inserted = db.transaction(() => {
@@ -64,12 +144,73 @@ export async function queueApprovedAnswers(db: Db, key: SigningKey, s: DeliveryS
         )
         .run(row);
       if (info.changes === 0) return false; // another process queued it first
-      appendAudit(db, { actor, action: 'answer.signed', subject: a.id, threadId: a.thread_id, details: { messageId: msg.id, kid: key.kid, approvedHash: a.approved_hash, message: msg } });
+      const kid = decodeProtectedHeader(jws).kid ?? null;
+      appendAudit(db, { actor, action: 'answer.signed', subject: a.id, threadId: requestId, details: { messageId: msg.id, kid, recipient, resultId, approvedHash: a.approved_hash, message: msg } });
       return true;
     }).immediate();
     if (inserted) queued.push(row);
   }
   return queued;
+}
+
+export interface ProblemReportRequest {
+  /** The message the report is about (usually the request): pthid = its thid or id, ack = [its id]. */
+  about: { id: string; thid?: string };
+  /** Our DID. */
+  from: string;
+  /** The consumer's DID. */
+  to: string;
+  /** A DIDComm problem code, `e.p.<scope>.<descriptor>` (KIK-V consumers accept only e.p). */
+  code: string;
+  /** What was wrong and what the consumer can change; never personal data. */
+  comment: string;
+  args?: string[];
+  escalateTo?: string;
+  /** The consumer's endpoint when known; otherwise the trust adapter finds it at delivery time. */
+  endpoint?: string;
+  actor?: string;
+}
+
+/**
+ * Queues a problem report for a failure found after the request was accepted (a request refused
+ * after the fact, a result refused because it carries personal data). The same report (about,
+ * recipient, code) is queued once; asking again returns the queued one.
+ */
+export function queueProblemReport(db: Db, r: ProblemReportRequest): { row: ProblemReportRow; created: boolean } {
+  if (!PROBLEM_CODE.test(r.code)) throw new Error(`problem code "${r.code}" is not of the form e.p.<scope>.<descriptor> (KIK-V consumers accept only sorter e, scope p)`);
+  if (!r.comment.trim()) throw new Error('a problem report needs a comment that says what was wrong');
+  ensureProblemOutbox(db);
+  const msg = problemReport({ about: r.about, from: r.from, to: r.to, code: r.code, comment: r.comment, ...(r.args ? { args: r.args } : {}), ...(r.escalateTo ? { escalateTo: r.escalateTo } : {}) });
+  const now = new Date().toISOString();
+  const row: ProblemReportRow = {
+    id: msg.id,
+    about_id: r.about.id,
+    thread_id: msg.pthid!,
+    recipient: r.to,
+    endpoint: r.endpoint ?? '',
+    code: r.code,
+    message: JSON.stringify(msg),
+    status: 'pending',
+    attempts: 0,
+    next_attempt_at: now,
+    last_error: null,
+    created_at: now,
+    delivered_at: null,
+  };
+  return db.transaction(() => {
+    const info = db
+      .prepare(
+        `INSERT OR IGNORE INTO problem_outbox (id, about_id, thread_id, recipient, endpoint, code, message, status, attempts, next_attempt_at, last_error, created_at)
+         VALUES (@id, @about_id, @thread_id, @recipient, @endpoint, @code, @message, @status, @attempts, @next_attempt_at, @last_error, @created_at)`,
+      )
+      .run(row);
+    if (info.changes === 0) {
+      const existing = db.prepare('SELECT * FROM problem_outbox WHERE about_id = ? AND recipient = ? AND code = ?').get(r.about.id, r.to, r.code) as ProblemReportRow;
+      return { row: existing, created: false };
+    }
+    appendAudit(db, { actor: r.actor ?? 'agent', action: 'problem-report.queued', subject: r.about.id, threadId: row.thread_id, details: { messageId: msg.id, code: r.code, recipient: r.to, message: msg } });
+    return { row, created: true };
+  }).immediate();
 }
 
 /** Exponential backoff with full jitter, capped. */
@@ -80,58 +221,163 @@ export function retryDelayMs(attempt: number, r: DeliverySettings['retry'], rand
 
 export interface DeliveryOutcome {
   id: string;
-  answerId: string;
+  kind: 'response' | 'problem-report';
+  /** The answer a response carries; null for a problem report. */
+  answerId: string | null;
   status: OutboxMessage['status'];
   attempts: number;
   error?: string;
 }
 
+/** One queued message of either kind, as the delivery loop sees it. */
+interface Queued {
+  kind: DeliveryOutcome['kind'];
+  table: 'outbox' | 'problem_outbox';
+  id: string;
+  subject: string;
+  answerId: string | null;
+  recipient: string;
+  endpoint: string;
+  message: string;
+  attempts: number;
+  created_at: string;
+}
+
 /**
- * POSTs every due outbox message. The same message (same id) is sent on every try, so a receiver
- * that already has it can recognise the repeat; a kill at any point leaves the message pending,
- * and it is sent again after restart.
+ * POSTs every due outbox message: responses and problem reports, oldest first. The same message
+ * (same id) is sent on every try, so a receiver that already has it can recognise the repeat; a
+ * kill at any point leaves the message pending, and it is sent again after restart. Each try is one
+ * audit entry with the full message (never the access token).
  */
-export async function deliverDue(db: Db, s: DeliverySettings, now = new Date(), actor = 'agent'): Promise<DeliveryOutcome[]> {
-  const due = db.prepare(`SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created_at`).all(now.toISOString()) as OutboxMessage[];
+export async function deliverDue(db: Db, s: DeliverySettings, now = new Date(), actor = 'agent', opts: DeliverOptions = {}): Promise<DeliveryOutcome[]> {
+  ensureProblemOutbox(db);
+  const at = now.toISOString();
+  const responses = (db.prepare(`SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?`).all(at) as OutboxMessage[]).map(
+    (m): Queued => ({ kind: 'response', table: 'outbox', id: m.id, subject: m.answer_id, answerId: m.answer_id, recipient: m.recipient, endpoint: m.endpoint, message: m.message, attempts: m.attempts, created_at: m.created_at }),
+  );
+  const reports = (db.prepare(`SELECT * FROM problem_outbox WHERE status = 'pending' AND next_attempt_at <= ?`).all(at) as ProblemReportRow[]).map(
+    (m): Queued => ({ kind: 'problem-report', table: 'problem_outbox', id: m.id, subject: m.about_id, answerId: null, recipient: m.recipient, endpoint: m.endpoint, message: m.message, attempts: m.attempts, created_at: m.created_at }),
+  );
+  const due = [...responses, ...reports].sort((a, b) => a.created_at.localeCompare(b.created_at));
   const outcomes: DeliveryOutcome[] = [];
-  for (const m of due) {
-    const msg = JSON.parse(m.message) as DidcommMessage;
-    const error = await post(m.endpoint, m.message, s.timeoutMs);
-    const attempts = m.attempts + 1;
-    db.transaction(() => {
-      if (error === null) {
-        const at = new Date().toISOString();
-        db.prepare(`UPDATE outbox SET status = 'delivered', attempts = ?, delivered_at = ?, last_error = NULL WHERE id = ? AND status = 'pending'`).run(attempts, at, m.id);
-        db.prepare(`UPDATE answers SET status = 'delivered', delivered_at = ? WHERE id = ? AND status = 'approved'`).run(at, m.answer_id);
-        appendAudit(db, { actor, action: 'answer.delivered', subject: m.answer_id, threadId: msg.thid, details: { messageId: m.id, endpoint: m.endpoint, attempts } });
-      } else if (attempts >= s.retry.maxAttempts) {
-        db.prepare(`UPDATE outbox SET status = 'failed', attempts = ?, last_error = ? WHERE id = ?`).run(attempts, error, m.id);
-        appendAudit(db, { actor, action: 'delivery.failed', subject: m.answer_id, threadId: msg.thid, details: { messageId: m.id, endpoint: m.endpoint, attempts, error } });
-      } else {
-        const next = new Date(Date.now() + retryDelayMs(attempts, s.retry)).toISOString();
-        db.prepare(`UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?`).run(attempts, error, next, m.id);
-        appendAudit(db, { actor, action: 'delivery.retry-scheduled', subject: m.answer_id, threadId: msg.thid, details: { messageId: m.id, attempts, error, next } });
-      }
-    }).immediate();
-    const after = db.prepare('SELECT status FROM outbox WHERE id = ?').get(m.id) as { status: OutboxMessage['status'] };
-    outcomes.push({ id: m.id, answerId: m.answer_id, status: after.status, attempts, ...(error ? { error } : {}) });
-  }
+  for (const m of due) outcomes.push(await deliverOne(db, s, m, actor, opts.trust));
   return outcomes;
 }
 
-/** Returns null on a 2xx answer, else what went wrong (for the operator and the audit log). */
-async function post(endpoint: string, body: string, timeoutMs: number): Promise<string | null> {
+async function deliverOne(db: Db, s: DeliverySettings, m: Queued, actor: string, trust: DeliverOptions['trust']): Promise<DeliveryOutcome> {
+  const msg = JSON.parse(m.message) as DidcommMessage;
+  const threadId = msg.thid ?? msg.pthid;
+  const attempt = await attemptDelivery(m, s, trust);
+  const attempts = m.attempts + 1;
+  const prefix = m.kind === 'response' ? 'answer' : 'problem-report';
+  const details = { messageId: m.id, recipient: m.recipient, endpoint: attempt.endpoint, attempts, ...(attempt.tokenRefreshed ? { tokenRefreshed: true } : {}), message: msg };
+  db.transaction(() => {
+    if (attempt.error === null) {
+      const done = new Date().toISOString();
+      db.prepare(`UPDATE ${m.table} SET status = 'delivered', attempts = ?, delivered_at = ?, last_error = NULL, endpoint = ? WHERE id = ? AND status = 'pending'`).run(attempts, done, attempt.endpoint, m.id);
+      if (m.answerId) db.prepare(`UPDATE answers SET status = 'delivered', delivered_at = ? WHERE id = ? AND status = 'approved'`).run(done, m.answerId);
+      appendAudit(db, { actor, action: `${prefix}.delivered`, subject: m.subject, threadId, details });
+    } else if (attempts >= s.retry.maxAttempts) {
+      db.prepare(`UPDATE ${m.table} SET status = 'failed', attempts = ?, last_error = ? WHERE id = ?`).run(attempts, attempt.error, m.id);
+      appendAudit(db, { actor, action: m.kind === 'response' ? 'delivery.failed' : 'problem-report.failed', subject: m.subject, threadId, details: { ...details, error: attempt.error } });
+    } else {
+      const next = new Date(Date.now() + retryDelayMs(attempts, s.retry)).toISOString();
+      db.prepare(`UPDATE ${m.table} SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?`).run(attempts, attempt.error, next, m.id);
+      appendAudit(db, { actor, action: m.kind === 'response' ? 'delivery.retry-scheduled' : 'problem-report.retry-scheduled', subject: m.subject, threadId, details: { ...details, error: attempt.error, next } });
+    }
+  }).immediate();
+  const after = db.prepare(`SELECT status FROM ${m.table} WHERE id = ?`).get(m.id) as { status: OutboxMessage['status'] };
+  return { id: m.id, kind: m.kind, answerId: m.answerId, status: after.status, attempts, ...(attempt.error ? { error: attempt.error } : {}) };
+}
+
+interface Attempt {
+  endpoint: string;
+  error: string | null;
+  tokenRefreshed: boolean;
+}
+
+/**
+ * One delivery try. With a trust adapter: the consumer's current endpoint (the stored one when the
+ * lookup fails), a bearer token from the consumer, and on a 401 one retry with a fresh token.
+ */
+async function attemptDelivery(m: Queued, s: DeliverySettings, trust: DeliverOptions['trust']): Promise<Attempt> {
+  const configured = m.endpoint || (m.recipient === s.kikStarter.did ? s.kikStarter.endpoint : '');
+  if (!trust) {
+    if (!configured) return { endpoint: '', error: `no endpoint known for ${m.recipient}: deliver with a trust adapter that can find it`, tokenRefreshed: false };
+    return { endpoint: configured, error: (await post(configured, m.message, s.timeoutMs)).error, tokenRefreshed: false };
+  }
+  let endpoint = configured;
   try {
-    const res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': DIDCOMM_PLAIN }, body, signal: AbortSignal.timeout(timeoutMs) });
-    if (res.ok) return null;
+    endpoint = (await trust.endpointOf(m.recipient, KIKV_SERVICE)).toString();
+  } catch (e) {
+    if (!endpoint) return { endpoint: '', error: `no ${KIKV_SERVICE} endpoint for ${m.recipient}: ${(e as Error).message}`, tokenRefreshed: false };
+  }
+  let token: string;
+  try {
+    token = await trust.accessTokenFor(m.recipient, KIKV_SERVICE);
+  } catch (e) {
+    return { endpoint, error: `cannot get an access token from ${m.recipient} for ${KIKV_SERVICE}: ${(e as Error).message}`, tokenRefreshed: false };
+  }
+  const first = await post(endpoint, m.message, s.timeoutMs, token);
+  if (first.status !== 401) return { endpoint, error: first.error, tokenRefreshed: false };
+  // The consumer no longer accepts the token (expired early, revoked, its server restarted): one fresh one.
+  try {
+    token = await refreshedAccessToken(trust, m.recipient);
+  } catch (e) {
+    return { endpoint, error: `${first.error}; a fresh access token could not be obtained: ${(e as Error).message}`, tokenRefreshed: true };
+  }
+  return { endpoint, error: (await post(endpoint, m.message, s.timeoutMs, token)).error, tokenRefreshed: true };
+}
+
+/**
+ * Asks for a new token, not a cached one. `Trust.accessTokenFor` has no such option yet; adapters
+ * that cache tokens read `{ refresh: true }` as the third argument (proposed for src/exchange/types.ts).
+ */
+function refreshedAccessToken(trust: Pick<Trust, 'accessTokenFor'>, peer: string): Promise<string> {
+  const withRefresh = trust.accessTokenFor as (peer: string, service: string, opts?: { refresh?: boolean }) => Promise<string>;
+  return withRefresh.call(trust, peer, KIKV_SERVICE, { refresh: true });
+}
+
+/** error is null on a 2xx answer, else what went wrong (for the operator and the audit log). */
+async function post(endpoint: string, body: string, timeoutMs: number, token?: string): Promise<{ status: number | null; error: string | null }> {
+  try {
+    const headers: Record<string, string> = { 'content-type': DIDCOMM_PLAIN };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const res = await fetch(endpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    if (res.ok) return { status: res.status, error: null };
     const text = (await res.text()).slice(0, 500);
-    return `HTTP ${res.status} from ${endpoint}: ${text}`;
+    return { status: res.status, error: `HTTP ${res.status} from ${endpoint}: ${text}` };
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } };
-    return `cannot reach ${endpoint}: ${err.cause?.code ?? err.name} ${err.message}`;
+    return { status: null, error: `cannot reach ${endpoint}: ${err.cause?.code ?? err.name} ${err.message}` };
   }
 }
 
 export function listOutbox(db: Db): OutboxMessage[] {
   return db.prepare('SELECT * FROM outbox ORDER BY created_at').all() as OutboxMessage[];
+}
+
+export function listProblemReports(db: Db): ProblemReportRow[] {
+  ensureProblemOutbox(db);
+  return db.prepare('SELECT * FROM problem_outbox ORDER BY created_at').all() as ProblemReportRow[];
+}
+
+/** Every queued message of both kinds, oldest first: what `kikv outbox list` shows. */
+export interface OutboxEntry {
+  id: string;
+  kind: DeliveryOutcome['kind'];
+  /** The answer (response) or the message the report is about (problem report). */
+  subject: string;
+  recipient: string;
+  status: OutboxMessage['status'];
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+}
+
+export function listOutboxEntries(db: Db): OutboxEntry[] {
+  const responses = listOutbox(db).map((m): OutboxEntry => ({ id: m.id, kind: 'response', subject: m.answer_id, recipient: m.recipient, status: m.status, attempts: m.attempts, next_attempt_at: m.next_attempt_at, last_error: m.last_error, created_at: m.created_at }));
+  const reports = listProblemReports(db).map((m): OutboxEntry => ({ id: m.id, kind: 'problem-report', subject: m.about_id, recipient: m.recipient, status: m.status, attempts: m.attempts, next_attempt_at: m.next_attempt_at, last_error: m.last_error, created_at: m.created_at }));
+  return [...responses, ...reports].sort((a, b) => a.created_at.localeCompare(b.created_at));
 }
