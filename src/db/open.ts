@@ -150,6 +150,41 @@ const MIGRATIONS: string[] = [
   CREATE TRIGGER manual_values_no_update BEFORE UPDATE ON manual_values BEGIN SELECT RAISE(ABORT, 'manual entries are kept; enter a new value instead'); END;
   CREATE TRIGGER manual_values_no_delete BEFORE DELETE ON manual_values BEGIN SELECT RAISE(ABORT, 'manual entries are kept; enter a new value instead'); END;
   `,
+  // The inbox (issue 5): message ids seen (replay), validated-query requests and the answers they link to.
+  `
+  CREATE TABLE inbox_seen (
+    id TEXT PRIMARY KEY,
+    sender TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    expires_time INTEGER
+  );
+  CREATE TABLE requests (
+    id TEXT PRIMARY KEY,
+    consumer TEXT NOT NULL,
+    body_form TEXT NOT NULL CHECK (body_form IN ('vp', 'credentialSubject')),
+    status TEXT NOT NULL CHECK (status IN ('accepted', 'computing', 'linked', 'refused')),
+    snapshot_hash TEXT,
+    -- JSON: every query of the request (identifier, uuid, profile, matched item or not-shipped) with its parameters.
+    queries TEXT NOT NULL,
+    parameters TEXT NOT NULL,
+    problem TEXT,
+    problem_status INTEGER,
+    response TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX requests_consumer ON requests(consumer, created_at);
+  CREATE TABLE request_answers (
+    request_id TEXT NOT NULL REFERENCES requests(id),
+    query_uuid TEXT NOT NULL,
+    query_identifier TEXT NOT NULL,
+    answer_id TEXT NOT NULL REFERENCES answers(id),
+    PRIMARY KEY (request_id, query_uuid)
+  );
+  CREATE INDEX request_answers_answer ON request_answers(answer_id);
+  CREATE TRIGGER request_answers_no_update BEFORE UPDATE ON request_answers BEGIN SELECT RAISE(ABORT, 'a request keeps the answers it was linked to'); END;
+  CREATE TRIGGER request_answers_no_delete BEFORE DELETE ON request_answers BEGIN SELECT RAISE(ABORT, 'a request keeps the answers it was linked to'); END;
+  `,
 ];
 
 /** Opens (creating if needed) the agent's SQLite database in WAL mode and brings its schema up to date. */
