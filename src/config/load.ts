@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
-import { configSchema, type AgentConfig, type SourceConfig, enginesWithDefaults } from './schema.js';
+import { configSchema, type AgentConfig, type SourceConfig, type TrustConfig, enginesWithDefaults } from './schema.js';
 
 /** The embedded default configuration shipped in the package. */
 export const DEFAULT_CONFIG_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../config/default.yaml');
@@ -45,13 +45,16 @@ export function loadConfig(file: string): AgentConfig {
   const raw = readYamlFile(file, 'configuration file');
   if (!validate(raw)) throw new ConfigError(file, (validate.errors ?? []).map((e) => describe(e, raw)));
   const cfg = resolvePaths(file, raw as RawConfig);
+  const trustProblems = trustProblemsOf(cfg.trust);
+  if (trustProblems.length > 0) throw new ConfigError(file, trustProblems);
   if (!(cfg.mapping.source in cfg.sources)) {
     throw new ConfigError(file, [{ path: 'mapping.source', found: cfg.mapping.source, expected: `the name of a configured source (${Object.keys(cfg.sources).join(', ')})` }]);
   }
   return cfg;
 }
 
-type RawConfig = Omit<AgentConfig, 'file' | 'agent' | 'server' | 'sources' | 'mapping' | 'import' | 'delivery'> & {
+type RawConfig = Omit<AgentConfig, 'file' | 'agent' | 'server' | 'sources' | 'mapping' | 'import' | 'delivery' | 'trust'> & {
+  trust: RawTrust;
   agent: { did: string; name?: string };
   server: { host: string; port: number; publicUrl?: string };
   sources: Record<string, { type: 'csv' | 'json' | 'pg'; [key: string]: unknown }>;
@@ -63,6 +66,40 @@ type RawConfig = Omit<AgentConfig, 'file' | 'agent' | 'server' | 'sources' | 'ma
     timeoutMs?: number;
   };
 };
+
+type RawTrust = Partial<Omit<TrustConfig, 'mode' | 'keysDir' | 'nuts'>> & {
+  mode: TrustConfig['mode'];
+  keysDir: string;
+  nuts?: { url: string; signingKeyId?: string; endpointType?: string; timeoutMs?: number };
+};
+
+function trustWithDefaults(t: RawTrust, abs: (p: string) => string): TrustConfig {
+  return {
+    mode: t.mode,
+    keysDir: abs(t.keysDir),
+    tokenLifetimeSeconds: t.tokenLifetimeSeconds ?? 600,
+    keyRetentionDays: t.keyRetentionDays ?? 400,
+    trustedIssuers: t.trustedIssuers ?? [],
+    ...(t.revokedCredentials ? { revokedCredentials: abs(t.revokedCredentials) } : {}),
+    peers: (t.peers ?? []).map((p) => ({ ...p, ...(p.jwks ? { jwks: abs(p.jwks) } : {}), ...(p.didDocument ? { didDocument: abs(p.didDocument) } : {}) })),
+    ...(t.nuts ? { nuts: { url: t.nuts.url.replace(/\/+$/, ''), ...(t.nuts.signingKeyId ? { signingKeyId: t.nuts.signingKeyId } : {}), endpointType: t.nuts.endpointType ?? 'didcomm', timeoutMs: t.nuts.timeoutMs ?? 10_000 } } : {}),
+  };
+}
+
+/** What JSON Schema cannot say about `trust`: which keys each mode needs, and no peer twice. */
+function trustProblemsOf(t: TrustConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (t.mode === 'nuts' && !t.nuts) problems.push({ path: 'trust.nuts', found: 'nothing (the key is missing)', expected: 'the Nuts node to use in mode nuts, e.g. { url: "http://nuts:1323" }' });
+  const seen = new Set<string>();
+  t.peers.forEach((p, i) => {
+    if (seen.has(p.did)) problems.push({ path: `trust.peers[${i}].did`, found: JSON.stringify(p.did), expected: 'each peer DID once (merge the two entries)' });
+    seen.add(p.did);
+    if (t.mode === 'standalone' && !p.jwks && !p.didDocument) {
+      problems.push({ path: `trust.peers[${i}]`, found: `no keys for ${p.did}`, expected: 'a "jwks" or "didDocument" file with the peer\'s public keys' });
+    }
+  });
+  return problems;
+}
 
 function sourceWithDefaults(src: RawConfig['sources'][string], abs: (p: string) => string): SourceConfig {
   const s = src as Record<string, unknown>;
@@ -108,7 +145,7 @@ function resolvePaths(file: string, raw: RawConfig): AgentConfig {
       validateUpTo: raw.mapping.validateUpTo ?? 2_000_000,
     },
     import: { schedule: raw.import?.schedule ?? '0 2 * * *', timezone: raw.import?.timezone ?? 'Europe/Amsterdam' },
-    trust: { mode: raw.trust.mode, keysDir: abs(raw.trust.keysDir) },
+    trust: trustWithDefaults(raw.trust, abs),
     indicators: { ...raw.indicators, packs: abs(raw.indicators.packs) },
     delivery: {
       kikStarter: raw.delivery.kikStarter,

@@ -113,8 +113,40 @@ export const configSchema = {
       additionalProperties: false,
       required: ['mode', 'keysDir'],
       properties: {
-        mode: { enum: ['standalone'] },
+        mode: { enum: ['standalone', 'nuts'], description: 'standalone: own keys, peers from this file; nuts: a Nuts v5 node' },
         keysDir: { type: 'string', minLength: 1 },
+        tokenLifetimeSeconds: { type: 'integer', minimum: 10, maximum: 86400, description: 'lifetime of the access tokens our token endpoint issues (default 600)' },
+        keyRetentionDays: { type: 'integer', minimum: 1, maximum: 3650, description: 'how long a rotated-out key stays in the JWKS: as long as answers it signed stay valid (default 400)' },
+        trustedIssuers: { type: 'array', items: { type: 'string', pattern: '^did:[a-z0-9]+:.+$' }, description: 'DIDs trusted to issue ValidatedQueryCredentials (default: the peers with role issuer)' },
+        revokedCredentials: { type: 'string', minLength: 1, description: 'file listing revoked credential ids (one per line, or a JSON array)' },
+        peers: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['did', 'name', 'roles'],
+            properties: {
+              did: { type: 'string', pattern: '^did:[a-z0-9]+:.+$' },
+              name: { type: 'string', minLength: 1 },
+              roles: { type: 'array', minItems: 1, uniqueItems: true, items: { enum: ['consumer', 'issuer'] } },
+              jwks: { type: 'string', minLength: 1, description: 'JWKS file with the peer\'s public keys' },
+              didDocument: { type: 'string', minLength: 1, description: 'DID document file with the peer\'s verification methods' },
+              endpoint: { type: 'string', pattern: '^https?://', description: 'the peer\'s DIDComm endpoint' },
+              tokenEndpoint: { type: 'string', pattern: '^https?://', description: 'the peer\'s OAuth2 token endpoint (RFC 7523 JWT bearer)' },
+            },
+          },
+        },
+        nuts: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['url'],
+          properties: {
+            url: { type: 'string', pattern: '^https?://', description: 'the Nuts v5 node\'s internal API, e.g. http://nuts:1323' },
+            signingKeyId: { type: 'string', minLength: 1, description: 'verification method our JWS are signed with (default: the first keyAgreement key of our DID document)' },
+            endpointType: { type: 'string', minLength: 1, description: 'endpoint type inside the didcomm-service-kikv compound service (default didcomm)' },
+            timeoutMs: { type: 'integer', minimum: 100, description: 'per call to the node (default 10000)' },
+          },
+        },
       },
     },
     indicators: {
@@ -220,7 +252,7 @@ export interface AgentConfig {
   /** `source` names the source rml:CurrentWorkingDirectory stands for; `staging` its row checks. */
   mapping: { rules: string; source: string; staging?: string; baseIri: string; ontology: string; validateUpTo: number };
   import: { schedule: string; timezone: string };
-  trust: { mode: 'standalone'; keysDir: string };
+  trust: TrustConfig;
   indicators: { packs: string; profiles: Array<{ profile: string; version: string }>; reportingYear: number };
   delivery: {
     kikStarter: { did: string; endpoint: string };
@@ -260,3 +292,27 @@ export type SourceConfig =
       dsn?: string;
       connectTimeoutMs: number;
     };
+
+/** A peer of the standalone trust adapter: a consumer (KIK-starter) or a credential issuer. */
+export interface PeerConfig {
+  did: string;
+  name: string;
+  roles: Array<'consumer' | 'issuer'>;
+  /** Absolute paths to the peer's keys (one of the two is given in standalone mode). */
+  jwks?: string;
+  didDocument?: string;
+  endpoint?: string;
+  tokenEndpoint?: string;
+}
+
+/** Config `trust`, defaults filled in and paths absolute. */
+export interface TrustConfig {
+  mode: 'standalone' | 'nuts';
+  keysDir: string;
+  tokenLifetimeSeconds: number;
+  keyRetentionDays: number;
+  trustedIssuers: string[];
+  revokedCredentials?: string;
+  peers: PeerConfig[];
+  nuts?: { url: string; signingKeyId?: string; endpointType: string; timeoutMs: number };
+}
