@@ -1,0 +1,88 @@
+import Module, { createRequire } from 'node:module';
+import { documentLoader, shippedContexts, unknownContext } from './contexts.js';
+import { ExchangeError } from '../types.js';
+
+/**
+ * jsonld 5.x loads @digitalbazaar/http-client through the `esm` loader, which fails on current Node.
+ * We never fetch contexts, so an empty module stands in for the client before jsonld is loaded: the
+ * library then has no way to reach the network at all, whatever a document says.
+ */
+const require = createRequire(import.meta.url);
+function loadJsonLd(): JsonLd {
+  const client = require.resolve('@digitalbazaar/http-client', { paths: [require.resolve('jsonld')] });
+  if (!require.cache[client]) {
+    const stub = new Module(client);
+    stub.filename = client;
+    stub.loaded = true;
+    stub.exports = { httpClient: undefined };
+    require.cache[client] = stub;
+  }
+  return require('jsonld') as JsonLd;
+}
+
+interface JsonLd {
+  canonize(input: unknown, options: Record<string, unknown>): Promise<string>;
+}
+let jsonld: JsonLd | undefined;
+
+/**
+ * URDNA2015 N-Quads of a JSON-LD document, as Nuts' LDUtil.Canonicalize produces them (json-gold
+ * Normalize, URDNA2015, application/n-quads). Stricter than Nuts in two ways, so that the JSON we read
+ * afterwards means what was signed: every @context must be a URL we ship (no inline contexts, which
+ * could remap a term after signing), and a property the contexts do not define is refused instead of
+ * being silently dropped from the canonical form (and so from the signature).
+ */
+export async function canonicalNQuads(document: Record<string, unknown>, path: string): Promise<string> {
+  assertShippedContexts(document, path);
+  jsonld ??= loadJsonLd();
+  try {
+    return await jsonld.canonize(document, {
+      algorithm: 'URDNA2015',
+      format: 'application/n-quads',
+      documentLoader,
+      expansionMap: (info: { unmappedProperty?: string }) => {
+        if (info.unmappedProperty !== undefined) {
+          throw new ExchangeError(
+            'e.p.req.credential-context',
+            400,
+            `property "${info.unmappedProperty}" is not defined by the document's JSON-LD contexts, so a signature would not cover it; remove it or use a context that defines it`,
+            path,
+          );
+        }
+        return undefined;
+      },
+    });
+  } catch (e) {
+    const cause = exchangeErrorIn(e);
+    if (cause) throw cause;
+    throw new ExchangeError('e.p.req.credential-context', 400, `the JSON-LD at ${path} cannot be canonicalised: ${(e as Error).message}`, path);
+  }
+}
+
+/** Every @context anywhere in the document is a string URL among the shipped contexts. */
+function assertShippedContexts(node: unknown, path: string): void {
+  if (Array.isArray(node)) return node.forEach((v, i) => assertShippedContexts(v, `${path}[${i}]`));
+  if (typeof node !== 'object' || node === null) return;
+  for (const [key, value] of Object.entries(node)) {
+    if (key === '@context') {
+      for (const ctx of Array.isArray(value) ? value : [value]) {
+        if (typeof ctx !== 'string') {
+          throw new ExchangeError('e.p.req.credential-context', 400, `inline JSON-LD contexts are not accepted (they could redefine signed terms); name a context by URL`, `${path}.@context`);
+        }
+        if (!shippedContexts().has(ctx)) throw unknownContext(ctx, path);
+      }
+    } else {
+      assertShippedContexts(value, `${path}.${key}`);
+    }
+  }
+}
+
+/** jsonld wraps loader and expansion-map errors in its own; find ours in the cause chain. */
+function exchangeErrorIn(e: unknown): ExchangeError | undefined {
+  for (let c: unknown = e, depth = 0; c && depth < 6; depth++) {
+    if (c instanceof ExchangeError) return c;
+    const o = c as { cause?: unknown; details?: { cause?: unknown } };
+    c = o.details?.cause ?? o.cause;
+  }
+  return undefined;
+}
