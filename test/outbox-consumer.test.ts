@@ -5,8 +5,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { approveAnswer, getAnswer, recordAnswer } from '../src/answers/answers.js';
 import { listAudit, verifyAuditChain } from '../src/audit/log.js';
 import { openDb, type Db } from '../src/db/open.js';
-import { PROBLEM_REPORT_TYPE, RESPONSE_TYPE, type DidcommMessage, type ResultSetPayload } from '../src/exchange/messages.js';
-import { deliverDue, listOutboxEntries, queueApprovedAnswers, queueProblemReport, type DeliverySettings } from '../src/exchange/outbox.js';
+import { PROBLEM_REPORT_TYPE, RESPONSE_TYPE, responseMessage, signResultSetWith, type DidcommMessage, type ResultSetPayload } from '../src/exchange/messages.js';
+import { deliverDue, listOutbox, listOutboxEntries, queueApprovedAnswers, queueProblemReport, queueResponse, type DeliverySettings } from '../src/exchange/outbox.js';
 import { ExchangeError, KIKV_SERVICE, type Trust } from '../src/exchange/types.js';
 import type { IndicatorRun } from '../src/indicators/pack.js';
 import { tempDir } from './helpers.js';
@@ -335,5 +335,31 @@ describe('outbox delivery to a consumer through a trust adapter', () => {
     expect(listAudit(db, { subject: requestId }).map((e) => e.action)).toEqual(['problem-report.queued', 'problem-report.retry-scheduled', 'problem-report.delivered']);
     expect(listOutboxEntries(db).find((e) => e.id === first.row.id)).toMatchObject({ kind: 'problem-report', subject: requestId, status: 'delivered' });
     expect(verifyAuditChain(db)).toBeNull();
+  });
+
+  it('a request\'s response for several answers is queued once, delivered with a token, and marks every answer delivered', async () => {
+    const a = approvedAnswer();
+    const b = approvedAnswer();
+    const requestId = randomUUID();
+    const linked = new Set([a.answer.id, b.answer.id]);
+    // The per-answer path leaves them alone: the request's response carries them.
+    expect(await queueApprovedAnswers(db, trust, settings, 'test', { skip: (x) => linked.has(x.id) })).toEqual([]);
+    expect(listOutbox(db).filter((m) => linked.has(m.answer_id))).toEqual([]);
+
+    const payload = { resultset: [a, b].map((x, i) => ({ id: `${requestId}#q${i}`, result: { head: { vars: ['n'] }, results: { bindings: [{ n: { type: 'literal' as const, value: String(i) } }] } } })) };
+    const msg = responseMessage({ requestId, from: AGENT, to: CONSUMER, jws: await signResultSetWith(trust, payload) });
+    const first = queueResponse(db, { message: msg, answerIds: [...linked] });
+    expect(first).toMatchObject({ created: true, row: { id: msg.id, kind: 'response', about_id: requestId, recipient: CONSUMER } });
+    expect(queueResponse(db, { message: msg, answerIds: [...linked] })).toMatchObject({ created: false, row: { id: msg.id } });
+    expect(() => queueResponse(db, { message: { ...msg, thid: undefined }, answerIds: [] })).toThrow(/thid/);
+
+    expect(await deliver()).toEqual([expect.objectContaining({ id: msg.id, kind: 'response', status: 'delivered', attempts: 1 })]);
+    const post = consumer.posts.at(-1)!;
+    expect(post).toMatchObject({ id: msg.id, status: 202, token: trust.tokens.get(CONSUMER) });
+    expect(post.message).toEqual(msg);
+    expect(getAnswer(db, a.answer.id).status).toBe('delivered');
+    expect(getAnswer(db, b.answer.id).status).toBe('delivered');
+    expect(listAudit(db, { subject: requestId }).map((e) => e.action)).toEqual(['response.queued', 'response.delivered']);
+    expect(await deliver(FAR)).toEqual([]);
   });
 });

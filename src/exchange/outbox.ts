@@ -3,7 +3,7 @@ import { appendAudit } from '../audit/log.js';
 import { contentHashOf, resultOf, type Answer } from '../answers/answers.js';
 import type { Db } from '../db/open.js';
 import type { SigningKey } from './keys.js';
-import { DIDCOMM_PLAIN, PROBLEM_CODE, problemReport, responseMessage, signResultSetWith, type DidcommMessage } from './messages.js';
+import { DIDCOMM_PLAIN, PROBLEM_CODE, RESPONSE_TYPE, problemReport, responseMessage, signResultSetWith, type DidcommMessage } from './messages.js';
 import { KIKV_SERVICE, type Trust } from './types.js';
 
 export interface OutboxMessage {
@@ -20,16 +20,24 @@ export interface OutboxMessage {
   delivered_at: string | null;
 }
 
-/** A queued problem report: a failure the consumer must hear about after the request was accepted. */
-export interface ProblemReportRow {
+/**
+ * A queued prebuilt message: a problem report (a failure the consumer must hear about after the
+ * request was accepted) or a request's signed response (one message for all its queries, built by
+ * the requests module so push and pull carry the same message).
+ */
+export interface QueuedMessageRow {
   id: string;
-  /** The message the report is about (the request id): the report's ack. */
+  kind: 'response' | 'problem-report';
+  /** The message it answers or reports on (the request id). */
   about_id: string;
   thread_id: string;
   recipient: string;
   /** Where to POST; empty when the trust adapter must find it (endpointOf) at delivery time. */
   endpoint: string;
+  /** The problem code; '' for a response. */
   code: string;
+  /** JSON list of the answers a response carries: marked delivered when it is. */
+  answer_ids: string;
   message: string;
   status: OutboxMessage['status'];
   attempts: number;
@@ -59,6 +67,8 @@ export interface AnswerAddress {
 export interface QueueOptions {
   /** The address of each answer (the requests table knows who asked); undefined = the KIK-starter. */
   addressOf?: (answer: Answer) => AnswerAddress | undefined;
+  /** True for an answer that is not sent on its own (a request's response, queued with queueResponse, carries it). */
+  skip?: (answer: Answer) => boolean;
 }
 
 export interface DeliverOptions {
@@ -67,17 +77,20 @@ export interface DeliverOptions {
 }
 
 /**
- * The problem-report queue. Created here, idempotently, because a schema migration belongs to
- * src/db/open.ts; the integrator moves this text into a migration unchanged.
+ * The queue of prebuilt messages (problem reports, request responses). Created here, idempotently,
+ * because schema migrations belong to src/db/open.ts; the integrator moves this text into a
+ * migration unchanged.
  */
-export const PROBLEM_OUTBOX_DDL = `
-  CREATE TABLE IF NOT EXISTS problem_outbox (
+export const MESSAGE_OUTBOX_DDL = `
+  CREATE TABLE IF NOT EXISTS message_outbox (
     id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('response', 'problem-report')),
     about_id TEXT NOT NULL,
     thread_id TEXT NOT NULL,
     recipient TEXT NOT NULL,
     endpoint TEXT NOT NULL,
     code TEXT NOT NULL,
+    answer_ids TEXT NOT NULL DEFAULT '[]',
     message TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -85,16 +98,16 @@ export const PROBLEM_OUTBOX_DDL = `
     last_error TEXT,
     created_at TEXT NOT NULL,
     delivered_at TEXT,
-    UNIQUE (about_id, recipient, code)
+    UNIQUE (about_id, recipient, kind, code)
   );
-  CREATE INDEX IF NOT EXISTS problem_outbox_due ON problem_outbox(status, next_attempt_at);
+  CREATE INDEX IF NOT EXISTS message_outbox_due ON message_outbox(status, next_attempt_at);
 `;
 
 const prepared = new WeakSet<Db>();
-/** Makes sure the problem-report queue exists in this database (once per connection). */
-export function ensureProblemOutbox(db: Db): void {
+/** Makes sure the message queue exists in this database (once per connection). */
+export function ensureMessageOutbox(db: Db): void {
   if (prepared.has(db)) return;
-  db.exec(PROBLEM_OUTBOX_DDL);
+  db.exec(MESSAGE_OUTBOX_DDL);
   prepared.add(db);
 }
 
@@ -108,6 +121,7 @@ export async function queueApprovedAnswers(db: Db, signer: SigningKey | Pick<Tru
   const approved = db.prepare(`SELECT a.* FROM answers a LEFT JOIN outbox o ON o.answer_id = a.id WHERE a.status = 'approved' AND o.id IS NULL ORDER BY a.decided_at`).all() as Answer[];
   const queued: OutboxMessage[] = [];
   for (const a of approved) {
+    if (opts.skip?.(a)) continue;
     if (contentHashOf(a) !== a.approved_hash) {
       // Recorded once; the answer stays unsent until someone investigates.
       if (!db.prepare(`SELECT 1 FROM audit WHERE subject = ? AND action = 'delivery.refused'`).get(a.id)) {
@@ -176,20 +190,40 @@ export interface ProblemReportRequest {
  * after the fact, a result refused because it carries personal data). The same report (about,
  * recipient, code) is queued once; asking again returns the queued one.
  */
-export function queueProblemReport(db: Db, r: ProblemReportRequest): { row: ProblemReportRow; created: boolean } {
+export function queueProblemReport(db: Db, r: ProblemReportRequest): { row: QueuedMessageRow; created: boolean } {
   if (!PROBLEM_CODE.test(r.code)) throw new Error(`problem code "${r.code}" is not of the form e.p.<scope>.<descriptor> (KIK-V consumers accept only sorter e, scope p)`);
   if (!r.comment.trim()) throw new Error('a problem report needs a comment that says what was wrong');
-  ensureProblemOutbox(db);
   const msg = problemReport({ about: r.about, from: r.from, to: r.to, code: r.code, comment: r.comment, ...(r.args ? { args: r.args } : {}), ...(r.escalateTo ? { escalateTo: r.escalateTo } : {}) });
+  return queueMessage(db, { kind: 'problem-report', about: r.about.id, recipient: r.to, code: r.code, answerIds: [], message: msg, endpoint: r.endpoint ?? '', actor: r.actor ?? 'agent' });
+}
+
+/**
+ * Queues a request's signed response (built once by the requests module, so pushing and pulling
+ * carry the same message id) for delivery to its `to`. `answerIds` are marked delivered with it.
+ * Queued once per request and recipient; asking again returns the queued one.
+ */
+export function queueResponse(db: Db, r: { message: DidcommMessage; answerIds: string[]; endpoint?: string; actor?: string }): { row: QueuedMessageRow; created: boolean } {
+  const m = r.message;
+  if (m.type !== RESPONSE_TYPE || !m.thid || m.to.length !== 1) throw new Error(`queueResponse takes a validated-query response with a thid and one recipient; got type ${m.type}, thid ${m.thid}, to ${JSON.stringify(m.to)}`);
+  return queueMessage(db, { kind: 'response', about: m.thid, recipient: m.to[0]!, code: '', answerIds: r.answerIds, message: m, endpoint: r.endpoint ?? '', actor: r.actor ?? 'agent' });
+}
+
+function queueMessage(
+  db: Db,
+  q: { kind: QueuedMessageRow['kind']; about: string; recipient: string; code: string; answerIds: string[]; message: DidcommMessage; endpoint: string; actor: string },
+): { row: QueuedMessageRow; created: boolean } {
+  ensureMessageOutbox(db);
   const now = new Date().toISOString();
-  const row: ProblemReportRow = {
-    id: msg.id,
-    about_id: r.about.id,
-    thread_id: msg.pthid!,
-    recipient: r.to,
-    endpoint: r.endpoint ?? '',
-    code: r.code,
-    message: JSON.stringify(msg),
+  const row: QueuedMessageRow = {
+    id: q.message.id,
+    kind: q.kind,
+    about_id: q.about,
+    thread_id: q.message.thid ?? q.message.pthid ?? q.about,
+    recipient: q.recipient,
+    endpoint: q.endpoint,
+    code: q.code,
+    answer_ids: JSON.stringify(q.answerIds),
+    message: JSON.stringify(q.message),
     status: 'pending',
     attempts: 0,
     next_attempt_at: now,
@@ -200,15 +234,15 @@ export function queueProblemReport(db: Db, r: ProblemReportRequest): { row: Prob
   return db.transaction(() => {
     const info = db
       .prepare(
-        `INSERT OR IGNORE INTO problem_outbox (id, about_id, thread_id, recipient, endpoint, code, message, status, attempts, next_attempt_at, last_error, created_at)
-         VALUES (@id, @about_id, @thread_id, @recipient, @endpoint, @code, @message, @status, @attempts, @next_attempt_at, @last_error, @created_at)`,
+        `INSERT OR IGNORE INTO message_outbox (id, kind, about_id, thread_id, recipient, endpoint, code, answer_ids, message, status, attempts, next_attempt_at, last_error, created_at)
+         VALUES (@id, @kind, @about_id, @thread_id, @recipient, @endpoint, @code, @answer_ids, @message, @status, @attempts, @next_attempt_at, @last_error, @created_at)`,
       )
       .run(row);
     if (info.changes === 0) {
-      const existing = db.prepare('SELECT * FROM problem_outbox WHERE about_id = ? AND recipient = ? AND code = ?').get(r.about.id, r.to, r.code) as ProblemReportRow;
+      const existing = db.prepare('SELECT * FROM message_outbox WHERE (about_id = ? AND recipient = ? AND kind = ? AND code = ?) OR id = ?').get(q.about, q.recipient, q.kind, q.code, row.id) as QueuedMessageRow;
       return { row: existing, created: false };
     }
-    appendAudit(db, { actor: r.actor ?? 'agent', action: 'problem-report.queued', subject: r.about.id, threadId: row.thread_id, details: { messageId: msg.id, code: r.code, recipient: r.to, message: msg } });
+    appendAudit(db, { actor: q.actor, action: `${q.kind}.queued`, subject: q.about, threadId: row.thread_id, details: { messageId: row.id, ...(q.code ? { code: q.code } : {}), recipient: q.recipient, answers: q.answerIds, message: q.message } });
     return { row, created: true };
   }).immediate();
 }
@@ -229,13 +263,15 @@ export interface DeliveryOutcome {
   error?: string;
 }
 
-/** One queued message of either kind, as the delivery loop sees it. */
+/** One queued message of either table, as the delivery loop sees it. */
 interface Queued {
   kind: DeliveryOutcome['kind'];
-  table: 'outbox' | 'problem_outbox';
+  table: 'outbox' | 'message_outbox';
   id: string;
   subject: string;
   answerId: string | null;
+  /** The answers marked delivered with the message. */
+  answerIds: string[];
   recipient: string;
   endpoint: string;
   message: string;
@@ -250,13 +286,13 @@ interface Queued {
  * audit entry with the full message (never the access token).
  */
 export async function deliverDue(db: Db, s: DeliverySettings, now = new Date(), actor = 'agent', opts: DeliverOptions = {}): Promise<DeliveryOutcome[]> {
-  ensureProblemOutbox(db);
+  ensureMessageOutbox(db);
   const at = now.toISOString();
   const responses = (db.prepare(`SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?`).all(at) as OutboxMessage[]).map(
-    (m): Queued => ({ kind: 'response', table: 'outbox', id: m.id, subject: m.answer_id, answerId: m.answer_id, recipient: m.recipient, endpoint: m.endpoint, message: m.message, attempts: m.attempts, created_at: m.created_at }),
+    (m): Queued => ({ kind: 'response', table: 'outbox', id: m.id, subject: m.answer_id, answerId: m.answer_id, answerIds: [m.answer_id], recipient: m.recipient, endpoint: m.endpoint, message: m.message, attempts: m.attempts, created_at: m.created_at }),
   );
-  const reports = (db.prepare(`SELECT * FROM problem_outbox WHERE status = 'pending' AND next_attempt_at <= ?`).all(at) as ProblemReportRow[]).map(
-    (m): Queued => ({ kind: 'problem-report', table: 'problem_outbox', id: m.id, subject: m.about_id, answerId: null, recipient: m.recipient, endpoint: m.endpoint, message: m.message, attempts: m.attempts, created_at: m.created_at }),
+  const reports = (db.prepare(`SELECT * FROM message_outbox WHERE status = 'pending' AND next_attempt_at <= ?`).all(at) as QueuedMessageRow[]).map(
+    (m): Queued => ({ kind: m.kind, table: 'message_outbox', id: m.id, subject: m.about_id, answerId: null, answerIds: JSON.parse(m.answer_ids) as string[], recipient: m.recipient, endpoint: m.endpoint, message: m.message, attempts: m.attempts, created_at: m.created_at }),
   );
   const due = [...responses, ...reports].sort((a, b) => a.created_at.localeCompare(b.created_at));
   const outcomes: DeliveryOutcome[] = [];
@@ -269,21 +305,24 @@ async function deliverOne(db: Db, s: DeliverySettings, m: Queued, actor: string,
   const threadId = msg.thid ?? msg.pthid;
   const attempt = await attemptDelivery(m, s, trust);
   const attempts = m.attempts + 1;
-  const prefix = m.kind === 'response' ? 'answer' : 'problem-report';
+  // The per-answer outbox keeps the action names it always had; queued messages are named by kind.
+  const action = (outcome: 'delivered' | 'failed' | 'retry-scheduled') =>
+    m.table === 'outbox' ? (outcome === 'delivered' ? 'answer.delivered' : `delivery.${outcome}`) : `${m.kind}.${outcome}`;
   const details = { messageId: m.id, recipient: m.recipient, endpoint: attempt.endpoint, attempts, ...(attempt.tokenRefreshed ? { tokenRefreshed: true } : {}), message: msg };
   db.transaction(() => {
     if (attempt.error === null) {
       const done = new Date().toISOString();
       db.prepare(`UPDATE ${m.table} SET status = 'delivered', attempts = ?, delivered_at = ?, last_error = NULL, endpoint = ? WHERE id = ? AND status = 'pending'`).run(attempts, done, attempt.endpoint, m.id);
-      if (m.answerId) db.prepare(`UPDATE answers SET status = 'delivered', delivered_at = ? WHERE id = ? AND status = 'approved'`).run(done, m.answerId);
-      appendAudit(db, { actor, action: `${prefix}.delivered`, subject: m.subject, threadId, details });
+      const mark = db.prepare(`UPDATE answers SET status = 'delivered', delivered_at = ? WHERE id = ? AND status = 'approved'`);
+      for (const id of m.answerIds) mark.run(done, id);
+      appendAudit(db, { actor, action: action('delivered'), subject: m.subject, threadId, details });
     } else if (attempts >= s.retry.maxAttempts) {
       db.prepare(`UPDATE ${m.table} SET status = 'failed', attempts = ?, last_error = ? WHERE id = ?`).run(attempts, attempt.error, m.id);
-      appendAudit(db, { actor, action: m.kind === 'response' ? 'delivery.failed' : 'problem-report.failed', subject: m.subject, threadId, details: { ...details, error: attempt.error } });
+      appendAudit(db, { actor, action: action('failed'), subject: m.subject, threadId, details: { ...details, error: attempt.error } });
     } else {
       const next = new Date(Date.now() + retryDelayMs(attempts, s.retry)).toISOString();
       db.prepare(`UPDATE ${m.table} SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?`).run(attempts, attempt.error, next, m.id);
-      appendAudit(db, { actor, action: m.kind === 'response' ? 'delivery.retry-scheduled' : 'problem-report.retry-scheduled', subject: m.subject, threadId, details: { ...details, error: attempt.error, next } });
+      appendAudit(db, { actor, action: action('retry-scheduled'), subject: m.subject, threadId, details: { ...details, error: attempt.error, next } });
     }
   }).immediate();
   const after = db.prepare(`SELECT status FROM ${m.table} WHERE id = ?`).get(m.id) as { status: OutboxMessage['status'] };
@@ -357,9 +396,10 @@ export function listOutbox(db: Db): OutboxMessage[] {
   return db.prepare('SELECT * FROM outbox ORDER BY created_at').all() as OutboxMessage[];
 }
 
-export function listProblemReports(db: Db): ProblemReportRow[] {
-  ensureProblemOutbox(db);
-  return db.prepare('SELECT * FROM problem_outbox ORDER BY created_at').all() as ProblemReportRow[];
+/** Queued prebuilt messages: problem reports and request responses. */
+export function listQueuedMessages(db: Db): QueuedMessageRow[] {
+  ensureMessageOutbox(db);
+  return db.prepare('SELECT * FROM message_outbox ORDER BY created_at').all() as QueuedMessageRow[];
 }
 
 /** Every queued message of both kinds, oldest first: what `kikv outbox list` shows. */
@@ -378,6 +418,6 @@ export interface OutboxEntry {
 
 export function listOutboxEntries(db: Db): OutboxEntry[] {
   const responses = listOutbox(db).map((m): OutboxEntry => ({ id: m.id, kind: 'response', subject: m.answer_id, recipient: m.recipient, status: m.status, attempts: m.attempts, next_attempt_at: m.next_attempt_at, last_error: m.last_error, created_at: m.created_at }));
-  const reports = listProblemReports(db).map((m): OutboxEntry => ({ id: m.id, kind: 'problem-report', subject: m.about_id, recipient: m.recipient, status: m.status, attempts: m.attempts, next_attempt_at: m.next_attempt_at, last_error: m.last_error, created_at: m.created_at }));
+  const reports = listQueuedMessages(db).map((m): OutboxEntry => ({ id: m.id, kind: m.kind, subject: m.about_id, recipient: m.recipient, status: m.status, attempts: m.attempts, next_attempt_at: m.next_attempt_at, last_error: m.last_error, created_at: m.created_at }));
   return [...responses, ...reports].sort((a, b) => a.created_at.localeCompare(b.created_at));
 }
