@@ -193,6 +193,20 @@ describe('JSON-LD presentations (JsonWebSignature2020)', () => {
     expect(v?.query.sparql).toBe(SPARQL);
   });
 
+  it('accepts the query as "id" (urn:uuid) and refuses a bare UUID id, which a JSON-LD signature does not cover', async () => {
+    const { proof: _p, ...unsigned } = await issue('ldp');
+    const subject = unsigned.credentialSubject as { id: string; validatedQuery: Record<string, unknown> };
+    const { identifier: _i, ...rest } = subject.validatedQuery;
+    const withId = (id: string) => ({ ...unsigned, credentialSubject: { ...subject, validatedQuery: { ...rest, id } } });
+    const vc = await withJws2020Proof(withId('urn:uuid:2f1d6c1e-8d1b-4a4c-9d57-0b1b6a4b7f10'), issuer.signer, { proofPurpose: 'assertionMethod' });
+    const [v] = await verifyPresentation(await present('ldp', [vc]), opts);
+    expect(v?.query.uuid).toBe('2f1d6c1e-8d1b-4a4c-9d57-0b1b6a4b7f10');
+    const bare = { ...withId('2f1d6c1e-8d1b-4a4c-9d57-0b1b6a4b7f10'), proof: vc.proof };
+    const vp = { '@context': [VC_CONTEXT, NUTS_JWS2020_CONTEXT], type: ['VerifiablePresentation'], verifiableCredential: [bare], proof: { type: 'JsonWebSignature2020', verificationMethod: holder.signer.kid, proofPurpose: 'assertionMethod', jws: 'eyJhbGciOiJFUzI1NiJ9..AA' } };
+    const e = await refusal(verifyPresentation(vp, opts));
+    expect([e.code, e.path]).toEqual(['e.p.req.credential-context', '$.body.vp.verifiableCredential[0].credentialSubject.validatedQuery.id']);
+  });
+
   it('refuses text that is no presentation', async () => {
     const e = await refusal(verifyPresentation(Buffer.from('hello').toString('base64'), opts));
     expect([e.code, e.status, e.path]).toEqual(['e.p.req.presentation-invalid', 400, '$.body.vp']);

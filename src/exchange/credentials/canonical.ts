@@ -33,7 +33,7 @@ let jsonld: JsonLd | undefined;
  * being silently dropped from the canonical form (and so from the signature).
  */
 export async function canonicalNQuads(document: Record<string, unknown>, path: string): Promise<string> {
-  assertShippedContexts(document, path);
+  assertSignable(document, path);
   jsonld ??= loadJsonLd();
   try {
     return await jsonld.canonize(document, {
@@ -59,11 +59,18 @@ export async function canonicalNQuads(document: Record<string, unknown>, path: s
   }
 }
 
-/** Every @context anywhere in the document is a string URL among the shipped contexts. */
-function assertShippedContexts(node: unknown, path: string): void {
-  if (Array.isArray(node)) return node.forEach((v, i) => assertShippedContexts(v, `${path}[${i}]`));
+/**
+ * Every @context anywhere in the document is a string URL among the shipped contexts, and every
+ * `id` is an absolute IRI: a relative one (a bare UUID, say) is dropped from the RDF without notice,
+ * so a signature would not cover it.
+ */
+function assertSignable(node: unknown, path: string): void {
+  if (Array.isArray(node)) return node.forEach((v, i) => assertSignable(v, `${path}[${i}]`));
   if (typeof node !== 'object' || node === null) return;
   for (const [key, value] of Object.entries(node)) {
+    if ((key === 'id' || key === '@id') && typeof value === 'string' && !ABSOLUTE_IRI.test(value)) {
+      throw new ExchangeError('e.p.req.credential-context', 400, `${key} "${value}" is not an absolute IRI, so a JSON-LD signature does not cover it; use an absolute IRI such as urn:uuid:${value}`, `${path}.${key}`);
+    }
     if (key === '@context') {
       for (const ctx of Array.isArray(value) ? value : [value]) {
         if (typeof ctx !== 'string') {
@@ -72,10 +79,12 @@ function assertShippedContexts(node: unknown, path: string): void {
         if (!shippedContexts().has(ctx)) throw unknownContext(ctx, path);
       }
     } else {
-      assertShippedContexts(value, `${path}.${key}`);
+      assertSignable(value, `${path}.${key}`);
     }
   }
 }
+
+const ABSOLUTE_IRI = /^[A-Za-z][A-Za-z0-9+.-]*:\S*$/;
 
 /** jsonld wraps loader and expansion-map errors in its own; find ours in the cause chain. */
 function exchangeErrorIn(e: unknown): ExchangeError | undefined {
