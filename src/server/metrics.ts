@@ -1,0 +1,130 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { Db } from '../db/open.js';
+import { ensureMessageOutbox } from '../exchange/outbox.js';
+
+/** Prometheus text exposition format, version 0.0.4. */
+export const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+
+export interface MetricFamily {
+  name: string;
+  help: string;
+  type: 'gauge' | 'counter';
+  samples: Array<{ labels?: Record<string, string>; value: number }>;
+}
+
+const OUTBOX_STATUSES = ['pending', 'delivered', 'failed'] as const;
+const ANSWER_STATUSES = ['awaiting_approval', 'approved', 'rejected', 'delivered'] as const;
+
+/**
+ * What an operator alerts on, read from the database on each scrape so every process (serve, CLI
+ * deliveries) is counted: the outbox by kind and status, the oldest pending message's age,
+ * deliveries given up, answers by status, the audit log's size, and the inbox's outcomes (from the
+ * audit log, which records every receipt and refusal with its problem code).
+ */
+export function agentMetrics(db: Db, now = new Date()): MetricFamily[] {
+  ensureMessageOutbox(db);
+  const grouped = (sql: string, ...params: unknown[]) => db.prepare(sql).all(...params) as Array<{ k: string | null; k2?: string | null; n: number }>;
+  const count = (sql: string, ...params: unknown[]) => (db.prepare(sql).get(...params) as { n: number | null }).n ?? 0;
+
+  const outbox = new Map<string, number>();
+  for (const r of grouped(`SELECT status AS k, COUNT(*) AS n FROM outbox GROUP BY status`)) outbox.set(`response/${r.k}`, r.n);
+  for (const r of grouped(`SELECT kind || '/' || status AS k, COUNT(*) AS n FROM message_outbox GROUP BY kind, status`)) outbox.set(r.k!, (outbox.get(r.k!) ?? 0) + r.n);
+  const oldestPending = db
+    .prepare(`SELECT MIN(created_at) AS t FROM (SELECT created_at FROM outbox WHERE status = 'pending' UNION ALL SELECT created_at FROM message_outbox WHERE status = 'pending')`)
+    .get() as { t: string | null };
+  const answers = new Map(grouped(`SELECT status AS k, COUNT(*) AS n FROM answers GROUP BY status`).map((r) => [r.k, r.n]));
+
+  const families: MetricFamily[] = [
+    {
+      name: 'kikv_outbox_messages',
+      help: 'Messages in the outbox by kind (response, problem-report) and status.',
+      type: 'gauge',
+      samples: (['response', 'problem-report'] as const).flatMap((kind) => OUTBOX_STATUSES.map((status) => ({ labels: { kind, status }, value: outbox.get(`${kind}/${status}`) ?? 0 }))),
+    },
+    {
+      name: 'kikv_outbox_oldest_pending_age_seconds',
+      help: 'Age of the oldest message still waiting for delivery; 0 when none waits.',
+      type: 'gauge',
+      samples: [{ value: oldestPending.t ? Math.max(0, (now.getTime() - Date.parse(oldestPending.t)) / 1000) : 0 }],
+    },
+    {
+      name: 'kikv_deliveries_failed_total',
+      help: 'Deliveries given up after the last try (kikv outbox list shows them).',
+      type: 'counter',
+      samples: [{ value: count(`SELECT COUNT(*) AS n FROM audit WHERE action IN ('delivery.failed', 'response.failed', 'problem-report.failed')`) }],
+    },
+    {
+      name: 'kikv_answers',
+      help: 'Answers by status.',
+      type: 'gauge',
+      samples: ANSWER_STATUSES.map((status) => ({ labels: { status }, value: answers.get(status) ?? 0 })),
+    },
+    {
+      name: 'kikv_audit_entries_total',
+      help: 'Entries in the hash-chained audit log.',
+      type: 'counter',
+      samples: [{ value: count(`SELECT COUNT(*) AS n FROM audit`) }],
+    },
+    {
+      name: 'kikv_inbox_messages_total',
+      help: 'Messages received at /didcomm by outcome; refusals by their DIDComm problem code.',
+      type: 'counter',
+      samples: [
+        { labels: { outcome: 'received', code: '' }, value: count(`SELECT COUNT(*) AS n FROM audit WHERE action = 'inbox.received'`) },
+        { labels: { outcome: 'accepted', code: '' }, value: count(`SELECT COUNT(*) AS n FROM audit WHERE action = 'request.accepted'`) },
+        ...grouped(`SELECT json_extract(details, '$.message.body.code') AS k, COUNT(*) AS n FROM audit WHERE action = 'inbox.refused' GROUP BY k ORDER BY k`).map((r) => ({
+          labels: { outcome: 'refused', code: r.k ?? '' },
+          value: r.n,
+        })),
+      ],
+    },
+    {
+      name: 'kikv_requests_refused_after_acceptance_total',
+      help: 'Accepted requests refused later (e.g. the query could not run), by problem code.',
+      type: 'counter',
+      samples: grouped(`SELECT json_extract(details, '$.code') AS k, COUNT(*) AS n FROM audit WHERE action = 'request.refused' GROUP BY k ORDER BY k`).map((r) => ({ labels: { code: r.k ?? '' }, value: r.n })),
+    },
+  ];
+  return families;
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** Renders metric families in the Prometheus text format (0.0.4): HELP, TYPE, then one line per sample. */
+export function prometheusText(families: MetricFamily[]): string {
+  const lines: string[] = [];
+  for (const f of families) {
+    lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
+    for (const s of f.samples) {
+      const labels = s.labels && Object.keys(s.labels).length ? `{${Object.entries(s.labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}` : '';
+      lines.push(`${f.name}${labels} ${Number.isFinite(s.value) ? String(s.value) : 'NaN'}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** GET /metrics: the agent's metrics for Prometheus. */
+export function metricsRoutes(deps: { db: Db; now?: () => Date }): FastifyPluginAsync {
+  return async (app) => {
+    app.get(
+      '/metrics',
+      {
+        schema: {
+          description: 'Prometheus text exposition format 0.0.4',
+          produces: [PROMETHEUS_TEXT],
+          response: { 200: { type: 'string' } },
+        },
+      },
+      async (_req, reply) => {
+        reply.header('cache-control', 'no-store').type(PROMETHEUS_TEXT);
+        return prometheusText(agentMetrics(deps.db, deps.now?.() ?? new Date()));
+      },
+    );
+  };
+}
