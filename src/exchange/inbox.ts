@@ -85,6 +85,7 @@ export async function receiveRequest(deps: InboxDeps, input: { authorization?: s
     // 1. Bearer token: valid, issued by/for us, to the sender, for the KIK-V DIDComm service.
     const token = /^Bearer\s+(\S+)\s*$/i.exec(input.authorization ?? '')?.[1];
     if (!token) throw new ExchangeError('e.p.auth.missing-token', 401, 'no bearer access token: send "Authorization: Bearer <token>" with an access token for didcomm-service-kikv issued by this datastation', '$.headers.authorization');
+    if (!msg) throw new ExchangeError('e.p.msg.invalid-json', 400, 'the body is not a JSON object; send a DIDComm v2 plaintext message (application/didcomm-plain+json)', '$');
     if (!from) throw new ExchangeError('e.p.msg.invalid-from', 400, 'the message has no "from" (the sender\'s DID), so the access token cannot be matched to a sender; set "from" to the DID the token was issued to', '$.from');
     const claims = await deps.trust.verifyAccessToken(token, { from, service: KIKV_SERVICE });
     if (claims.subject !== from) throw new ExchangeError('e.p.auth.subject-mismatch', 403, `the access token was issued to ${claims.subject}, but the message is from ${from}; send the message from the DID the token was issued to`, '$.from');
