@@ -123,6 +123,12 @@ describe('JSON-LD presentations (JsonWebSignature2020)', () => {
     expect(e.message).toContain(OTHER);
   });
 
+  it('refuses a presentation whose holder field names someone else', async () => {
+    const vp = await withJws2020Proof({ '@context': [VC_CONTEXT, NUTS_JWS2020_CONTEXT], type: ['VerifiablePresentation'], holder: OTHER, verifiableCredential: [await issue('ldp')] }, holder.signer, { proofPurpose: 'assertionMethod' });
+    const e = await refusal(verifyPresentation(vp, opts));
+    expect([e.code, e.path]).toEqual(['e.p.req.presentation-signer', '$.body.vp.holder']);
+  });
+
   it('refuses a credential issued to someone else', async () => {
     const e = await refusal(verifyPresentation(await present('ldp', [await issue('ldp', { subject: OTHER })]), opts));
     expect([e.code, e.path]).toEqual(['e.p.req.credential-subject', '$.body.vp.verifiableCredential[0].credentialSubject.id']);

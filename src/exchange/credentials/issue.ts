@@ -107,10 +107,10 @@ export async function presentCredentials<F extends CredentialFormat>(o: PresentO
     return (await jwt.sign(o.signer.privateKey)) as Issued<F>;
   }
   if (o.credentials.some((c) => typeof c === 'string')) throw new Error('a JSON-LD presentation carries JSON-LD credentials only; present VC-JWTs with format "jwt"');
+  // The shape Nuts v5 builds (vcr/holder/holder.go BuildVP): no `holder`, the signer's key says who presents.
   const document = {
     '@context': [VC_CONTEXT, NUTS_JWS2020_CONTEXT],
     type: ['VerifiablePresentation'],
-    holder: o.holder,
     verifiableCredential: o.credentials,
   };
   return (await withJws2020Proof(document, o.signer, { proofPurpose: 'assertionMethod', created, challenge: o.challenge, domain: o.domain })) as Issued<F>;
