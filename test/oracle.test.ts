@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OxigraphQueryEngine } from '../src/engines/oxigraph.js';
 import { canonicalDecimal, type ItemRow } from '../src/indicators/item-rows.js';
-import { yearTemplate, type IndicatorDef, type ProfilePack } from '../src/indicators/pack.js';
+import { yearTemplate, type IndicatorDef, type ProfilePack, type SharedRuns } from '../src/indicators/pack.js';
 import { ITEM_ORACLES } from '../src/oracle/index.js';
 import { fixedTermShare, headCount, ORGANISATION, ps11, toDecimal, volunteers, type Ps11Row, type StagingRows } from '../src/oracle/personeel.js';
 import { generateSample, SAMPLE_LAYOUT, SAMPLE_TABLE_NAMES, type SampleOptions } from '../src/sample/generate.js';
@@ -185,10 +185,11 @@ async function compareProvider(tables: StagingRows, years: number[], provider: s
   timing.load += Date.now() - t1;
   const size = tables.clauses?.length ?? 0;
   const out: Mismatch[] = [];
+  const shared: SharedRuns = new Map();
   for (const ind of oracleItems())
     for (const year of years) {
       const q0 = Date.now();
-      const rows = await watchdog.guard(`item ${ind.id} (${year}) on ${provider}`, () => runItem(engine, pack, ind.id, year, imported.locations));
+      const rows = await watchdog.guard(`item ${ind.id} (${year}) on ${provider}`, () => runItem(engine, pack, ind.id, year, imported.locations, shared));
       const q1 = Date.now();
       const want = ITEM_ORACLES[ind.id]!(tables, oracleParams(ind, year));
       timing.oracle += Date.now() - q1;

@@ -9,7 +9,7 @@ import { withMappingDirectory, type AgentConfig } from '../src/config/schema.js'
 import { openDb, type Db } from '../src/db/open.js';
 import type { QueryEngine } from '../src/engines/types.js';
 import { itemRows, type ItemRow } from '../src/indicators/item-rows.js';
-import { loadPack, runIndicator, type ProfilePack } from '../src/indicators/pack.js';
+import { loadPack, runIndicator, type ProfilePack, type SharedRuns } from '../src/indicators/pack.js';
 import type { StagingRows } from '../src/oracle/personeel.js';
 import { importSource } from '../src/pipeline/import.js';
 import { SAMPLE_LAYOUT, SAMPLE_TABLE_NAMES, toCsv } from '../src/sample/generate.js';
@@ -64,8 +64,8 @@ export async function importTables(tables: StagingRows): Promise<ImportedTables>
   };
 }
 
-/** Runs one computed item on an engine that has the snapshot loaded; returns its rows. */
-export async function runItem(engine: QueryEngine, pack: ProfilePack, itemId: string, year: number, locations: string[]): Promise<ItemRow[]> {
-  const run = await runIndicator(engine, pack, itemId, year);
+/** Runs one computed item on an engine that has the snapshot loaded; returns its rows. `shared`: reuse runs of a query several items share (one map per loaded snapshot). */
+export async function runItem(engine: QueryEngine, pack: ProfilePack, itemId: string, year: number, locations: string[], shared?: SharedRuns): Promise<ItemRow[]> {
+  const run = await runIndicator(engine, pack, itemId, year, shared);
   return itemRows(run.indicator, run.results, locations);
 }

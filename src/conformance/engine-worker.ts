@@ -9,7 +9,7 @@
  */
 import { createEngine, type EngineOptions } from '../engines/registry.js';
 import type { QueryEngine, SparqlJsonResults } from '../engines/types.js';
-import { loadPack, normaliserEngine, runIndicator, type ProfilePack } from '../indicators/pack.js';
+import { loadPack, normaliserEngine, runIndicator, type ProfilePack, type SharedRuns } from '../indicators/pack.js';
 import { normaliseQuery } from '../sparql/normalise.js';
 
 export type WorkerRequest =
@@ -27,6 +27,8 @@ export type WorkerReply =
 
 let engine: QueryEngine | undefined;
 let pack: ProfilePack | undefined;
+/** Runs of queries that several items share, for the snapshot loaded now. */
+let shared: SharedRuns = new Map();
 
 const send = (m: WorkerReply) => process.send!(m);
 const message = (e: unknown) => ((e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '').slice(0, 400);
@@ -46,6 +48,7 @@ async function handle(m: WorkerRequest): Promise<void> {
       const started = Date.now();
       try {
         await engine!.loadFile(m.file);
+        shared = new Map();
         send({ type: 'loaded', ms: Date.now() - started });
       } catch (e) {
         send({ type: 'failed', error: message(e) });
@@ -61,7 +64,7 @@ async function handle(m: WorkerRequest): Promise<void> {
           // The official text with its parameters bound, then the engine's normalisation, as in `kikv run`.
           results = await engine!.select(normaliseQuery(m.text, {}, normaliserEngine(engine!.name)).text);
         } else {
-          results = (await runIndicator(engine!, pack!, m.id, m.year)).results;
+          results = (await runIndicator(engine!, pack!, m.id, m.year, shared)).results;
         }
         send({ type: 'done', n: m.n, ok: true, results, ms: Date.now() - started });
       } catch (e) {

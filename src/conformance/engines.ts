@@ -34,7 +34,7 @@ import { queryKey, type EngineMatrix, type MatrixCell, type ProviderVerdict, typ
 import type { QueryEngine, SparqlJsonResults, SparqlJsonTerm } from '../engines/types.js';
 import { itemRows } from '../indicators/item-rows.js';
 import { snapshotVestigingen } from '../indicators/run-profile.js';
-import { loadPack, runIndicator, type ProfilePack } from '../indicators/pack.js';
+import { itemResults, loadPack, runIndicator, type IndicatorDef, type ProfilePack } from '../indicators/pack.js';
 import { normaliseQuery } from '../sparql/normalise.js';
 import { importSource } from '../pipeline/import.js';
 import { DEFAULT_SAMPLE, writeSample, type SampleOptions } from '../sample/generate.js';
@@ -482,32 +482,43 @@ async function runJenaBatched(queries: QuerySpec[], dataFile: string, pack: Prof
       out.set(q.key, { status: 'error', error: `normaliser: ${(e as Error).message.split('\n')[0]}`, ms: 0 });
     }
   }
-  for (let i = 0; i < texts.length; i += JENA_CHUNK) {
-    const chunk = texts.slice(i, i + JENA_CHUNK);
+  // Items that share a query (2.1.1–2.1.9 read 2.1's columns) run it once, as `kikv run` does.
+  const unique = [...new Set(texts.map((t) => t.text))];
+  const byText = new Map<string, Outcome>();
+  for (let i = 0; i < unique.length; i += JENA_CHUNK) {
+    const chunk = unique.slice(i, i + JENA_CHUNK);
     const started = Date.now();
     try {
       // The chunk shares a JVM start and a load; twice the per-query limit leaves room for both.
-      const results = await runJenaQueries({ dataFile, queries: chunk.map((c) => c.text), processes: 1, timeoutMs: 2 * timeoutMs });
+      const results = await runJenaQueries({ dataFile, queries: chunk, processes: 1, timeoutMs: 2 * timeoutMs });
       const ms = Math.round((Date.now() - started) / chunk.length);
-      chunk.forEach((c, j) => out.set(c.q.key, { status: 'ok', results: results[j]!, ms }));
+      chunk.forEach((text, j) => byText.set(text, { status: 'ok', results: results[j]!, ms }));
       continue;
     } catch {
       // Fall through: one by one, so each query gets its own verdict and timeout.
     }
-    for (const c of chunk) {
+    for (const text of chunk) {
       const one = Date.now();
       try {
-        out.set(c.q.key, { status: 'ok', results: await runJenaQuery({ dataFile, query: c.text, timeoutMs }), ms: Date.now() - one });
+        byText.set(text, { status: 'ok', results: await runJenaQuery({ dataFile, query: text, timeoutMs }), ms: Date.now() - one });
       } catch (e) {
         const msg = (e as Error).message;
-        if (/timed out/.test(msg)) {
-          timedOut.add(c.q.key);
-          out.set(c.q.key, { status: 'timeout', ms: Date.now() - one });
-        } else out.set(c.q.key, { status: 'error', error: msg.split('\n').slice(0, 3).join(' ').slice(0, 400), ms: Date.now() - one });
+        if (/timed out/.test(msg)) byText.set(text, { status: 'timeout', ms: Date.now() - one });
+        else byText.set(text, { status: 'error', error: msg.split('\n').slice(0, 3).join(' ').slice(0, 400), ms: Date.now() - one });
       }
     }
   }
+  for (const { q, text } of texts) {
+    const o = byText.get(text)!;
+    if (o.status === 'timeout') timedOut.add(q.key);
+    // A pack item reads its own columns of the results, as runIndicator gives them to the other engines.
+    out.set(q.key, o.status === 'ok' && q.kind === 'pack' ? { ...o, results: itemResults(packItem(pack, q.id), o.results) } : o);
+  }
   return out;
+}
+
+function packItem(pack: ProfilePack, id: string): IndicatorDef {
+  return pack.manifest.indicators.find((i) => i.id === id)!;
 }
 
 function emptyMatrix(providers: ProviderSpec[]): EngineMatrix {

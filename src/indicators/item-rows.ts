@@ -1,4 +1,4 @@
-import type { SparqlJsonResults } from '../engines/types.js';
+import type { SparqlJsonResults, SparqlJsonTerm } from '../engines/types.js';
 import type { IndicatorDef } from './pack.js';
 
 /** The organisation row's `?indeling` in every pack query. */
@@ -22,6 +22,15 @@ export interface ItemRow {
   notComputable?: string;
   /** Other columns the query returned (e.g. a breakdown), as plain strings. */
   details?: Record<string, string>;
+}
+
+const XSD = 'http://www.w3.org/2001/XMLSchema#';
+const CONTRACT_COLUMNS: ReadonlySet<string> = new Set(['indeling', 'afdeling', 'teller', 'noemer']);
+/** Exact numeric datatypes: engines write the same sum as "5", "5.0" or "5.00", so these columns are compared and stored canonically. */
+const EXACT_NUMERIC = new Set(['integer', 'decimal', 'long', 'int', 'short', 'byte', 'nonNegativeInteger', 'positiveInteger', 'negativeInteger', 'nonPositiveInteger', 'unsignedLong', 'unsignedInt'].map((t) => XSD + t));
+
+function detailText(t: SparqlJsonTerm, where: string): string {
+  return t.type === 'literal' && t.datatype && EXACT_NUMERIC.has(t.datatype) ? canonicalDecimal(t.value, where) : t.value;
 }
 
 const DECIMAL = /^[+-]?(\d+)(?:\.(\d*))?$|^[+-]?\.(\d+)$/;
@@ -98,7 +107,8 @@ export function itemRows(ind: IndicatorDef, results: SparqlJsonResults, location
     const teller = b.teller ? canonicalDecimal(b.teller.value, `${rowWhere}, ?teller`) : null;
     const noemer = b.noemer ? canonicalDecimal(b.noemer.value, `${rowWhere}, ?noemer`) : null;
     const details: Record<string, string> = {};
-    for (const [k, t] of Object.entries(b)) if (!['indeling', 'afdeling', 'teller', 'noemer'].includes(k)) details[k] = t.value;
+    // In the query's column order, not the engine's binding order, so every engine's rows read (and compare) alike.
+    for (const k of results.head.vars) if (b[k] && !CONTRACT_COLUMNS.has(k)) details[k] = detailText(b[k], `${rowWhere}, ?${k}`);
     let row: ItemRow;
     if (teller === null) row = { indeling, teller, noemer, value: null, notComputable: reason };
     else if (noemer === null) row = { indeling, teller, noemer, value: ratio(teller, '1', factor, places) };

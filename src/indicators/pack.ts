@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readYamlFile } from '../config/load.js';
-import type { QueryEngine, SparqlJsonResults } from '../engines/types.js';
+import type { QueryEngine, SparqlJsonResults, SparqlJsonTerm } from '../engines/types.js';
 import { expand } from '../ontology/namespaces.js';
 import { normaliseQuery, type Engine as NormaliserEngine, type ParamValue } from '../sparql/normalise.js';
 import { sha256 } from '../store/snapshot.js';
@@ -47,6 +47,12 @@ export interface IndicatorDef {
   parameters: Record<string, ParameterDef>;
   requires?: unknown[];
   columns?: Record<string, string>;
+  /**
+   * The columns of the query's results that are this item's teller (and noemer), when the item shares
+   * its query with another item: 2.1.1–2.1.9 read their category's column of 2.1's query, so the
+   * month-to-clause attribution runs once for ten items instead of ten times.
+   */
+  resultColumns?: { teller: string; noemer?: string };
   interpretation?: string;
 }
 
@@ -116,6 +122,9 @@ export function loadPack(packsDir: string, profile: string, version: string): Pr
     const declared = declaredParameters(sparql).sort().join(',');
     const given = Object.keys(ind.parameters).sort().join(',');
     if (declared !== given) throw new Error(`${ind.query}: its header declares parameters [${declared}], the manifest item ${ind.id} gives [${given}]`);
+    for (const col of Object.values(ind.resultColumns ?? {})) {
+      if (!new RegExp(`[?$]${col}\\b`).test(sparql)) throw new Error(`${where}: resultColumns names ?${col}, which ${ind.query} does not select`);
+    }
     queries.set(ind.id, { sparql, sha256: sha256(sparql) });
   }
   indicators.sort((a, b) => compareItems(a, b));
@@ -177,13 +186,49 @@ export interface IndicatorRun {
   results: SparqlJsonResults;
 }
 
+/**
+ * Results of queries already run, by engine and exact query text: items that share a query and its
+ * parameters (resultColumns) run it once. One cache per loaded snapshot; the caller drops it with the engine.
+ */
+export type SharedRuns = Map<string, Promise<SparqlJsonResults>>;
+
 /** Runs one computed item of a pack on the snapshot loaded in the engine, through the query normaliser. */
-export async function runIndicator(engine: QueryEngine, pack: ProfilePack, indicatorId: string, year: number): Promise<IndicatorRun> {
+export async function runIndicator(engine: QueryEngine, pack: ProfilePack, indicatorId: string, year: number, shared?: SharedRuns): Promise<IndicatorRun> {
   const indicator = pack.manifest.indicators.find((i) => i.id === indicatorId);
   const query = pack.queries.get(indicatorId);
   if (!indicator || !query) throw new Error(`indicator ${indicatorId} is not a computed item of profile ${pack.manifest.profile.id} ${pack.manifest.profile.version}`);
   const parameters = parametersFor(indicator, year);
   const normalised = normaliseQuery(query.sparql, normaliserParameters(parameters), normaliserEngine(engine.name));
-  const results = await engine.select(normalised.text);
-  return { indicator, parameters, queryHash: query.sha256, engine: engine.name, normalisation: normalised.applied, results };
+  const key = `${engine.name}\n${normalised.text}`;
+  let pending = shared?.get(key);
+  if (!pending) {
+    pending = engine.select(normalised.text);
+    shared?.set(key, pending);
+    // A failed run is not remembered: the next item that needs it tries again and reports its own error.
+    pending.catch(() => shared?.delete(key));
+  }
+  const results = await pending;
+  return { indicator, parameters, queryHash: query.sha256, engine: engine.name, normalisation: normalised.applied, results: itemResults(indicator, results) };
+}
+
+/** The results as the item's contract columns: resultColumns renamed to ?teller and ?noemer, the other columns dropped. */
+export function itemResults(ind: IndicatorDef, results: SparqlJsonResults): SparqlJsonResults {
+  const cols = ind.resultColumns;
+  if (!cols) return results;
+  for (const c of Object.values(cols)) {
+    if (!results.head.vars.includes(c)) throw new Error(`item ${ind.id}: its query returned no column ?${c} (resultColumns); columns: ${results.head.vars.join(', ')}`);
+  }
+  const keep = results.head.vars.filter((v) => v === 'indeling' || v === 'afdeling');
+  return {
+    head: { vars: [...keep, 'teller', ...(cols.noemer ? ['noemer'] : [])] },
+    results: {
+      bindings: results.results.bindings.map((b) => {
+        const out: Record<string, SparqlJsonTerm> = {};
+        for (const v of keep) if (b[v]) out[v] = b[v];
+        if (b[cols.teller]) out.teller = b[cols.teller]!;
+        if (cols.noemer && b[cols.noemer]) out.noemer = b[cols.noemer]!;
+        return out;
+      }),
+    },
+  };
 }

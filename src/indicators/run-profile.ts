@@ -15,7 +15,7 @@ import { latestSnapshotHash } from '../pipeline/import.js';
 import { sha256, snapshotFile, type SnapshotMeta } from '../store/snapshot.js';
 import { itemRows, ORGANISATIE, type ItemRow } from './item-rows.js';
 import { checkParameters } from './parameter-shapes.js';
-import { loadPack, parametersFor, runIndicator, type IndicatorDef, type ProfilePack } from './pack.js';
+import { loadPack, parametersFor, runIndicator, type IndicatorDef, type ProfilePack, type SharedRuns } from './pack.js';
 
 /**
  * `kikv run`: every item of a profile on the latest snapshot. Parameters are checked against their
@@ -120,6 +120,7 @@ export async function runProfile(cfg: AgentConfig, db: Db, opts: ProfileRunOptio
   const preference = opts.engine ? [opts.engine] : [eo.defaultEngine, ...available];
 
   const engines = new Map<string, QueryEngine>();
+  const shared: SharedRuns = new Map();
   const engineFor = async (name: string): Promise<QueryEngine> => {
     let e = engines.get(name);
     if (!e) {
@@ -159,7 +160,7 @@ export async function runProfile(cfg: AgentConfig, db: Db, opts: ProfileRunOptio
       const t0 = performance.now();
       try {
         const engine = await engineFor(route.engine);
-        const run = await runIndicator(engine, pack, ind.id, opts.year);
+        const run = await runIndicator(engine, pack, ind.id, opts.year, shared);
         const rows = itemRows(ind, run.results, vestigingen);
         const delivered = rows.filter((r) => r.afdeling === undefined);
         const { answer, created } = recordAnswer(

@@ -16,17 +16,17 @@ const ORGANISATIE = 'Organisatie';
 const PIL_KINDS: ReadonlySet<string> = new Set(['permanent', 'fixed_term', 'on_call', 'bbl']);
 /** Hours per unit of contract size (config/mappings/reference/units.csv). */
 const UNIT_HOURS: Readonly<Record<string, bigint>> = { hours_per_week: 1n, fte: 36n };
-/** Last path segment of an ODB category IRI -> staging qualification code (reference/qualifications.csv). */
-const CATEGORY_CODE: Readonly<Record<string, string>> = {
-  'niveau-1': 'level_1',
-  'niveau-2': 'level_2',
-  'niveau-3': 'level_3',
-  'niveau-4': 'level_4',
-  'niveau-5': 'level_5',
-  'niveau-6': 'level_6',
-  behandelaar: 'treatment',
-  'overig-zorgpersoneel': 'other_care',
-  leerling: 'student',
+/** Sub-item of 2.1 -> the staging qualification code of its ODB category (reference/qualifications.csv). */
+const CATEGORY_OF_ITEM: Readonly<Record<string, string>> = {
+  'ps-2.1.1': 'level_1',
+  'ps-2.1.2': 'level_2',
+  'ps-2.1.3': 'level_3',
+  'ps-2.1.4': 'level_4',
+  'ps-2.1.5': 'level_5',
+  'ps-2.1.6': 'level_6',
+  'ps-2.1.7': 'treatment',
+  'ps-2.1.8': 'other_care',
+  'ps-2.1.9': 'student',
 };
 /** Agreement class (local name) -> staging kind, for the counted agreement types of 2.2 and 2.3. */
 const COUNTED_KIND: Readonly<Record<string, string>> = { StageOvereenkomst: 'internship', VrijwilligersOvereenkomst: 'volunteer' };
@@ -161,10 +161,8 @@ const ps21: ItemOracle = (t, params) => {
   return sumRows(sums, false);
 };
 
-const ps21Category: ItemOracle = (t, params) => {
-  const iri = required(params, 'kwalificatie_categorie');
-  const code = CATEGORY_CODE[lastSegment(iri)];
-  if (!code) throw new Error(`oracle: unknown ODB category ${iri}; expected one of ${Object.keys(CATEGORY_CODE).join(', ')}`);
+/** 2.1.1–2.1.9: one category's share of the care hours. */
+const ps21Category = (code: string): ItemOracle => (t, params) => {
   const sums = new Map<string, { teller: Dec; noemer: Dec }>();
   for (const h of careHours(t, params)) accumulate(sums, h.indelingen, h.category === code ? h.hours : ZERO, h.hours);
   return sumRows(sums, true);
@@ -331,11 +329,9 @@ const ps43: ItemOracle = (t, params) => {
   return [{ indeling: ORGANISATIE, teller: String(both.filter(([now, before]) => now !== before).length), noemer: String(both.length) }];
 };
 
-const CATEGORY_ITEMS = ['ps-2.1.1', 'ps-2.1.2', 'ps-2.1.3', 'ps-2.1.4', 'ps-2.1.5', 'ps-2.1.6', 'ps-2.1.7', 'ps-2.1.8', 'ps-2.1.9'];
-
 export const mixOracles: Record<string, ItemOracle> = {
   'ps-2.1': ps21,
-  ...Object.fromEntries(CATEGORY_ITEMS.map((id) => [id, ps21Category])),
+  ...Object.fromEntries(Object.entries(CATEGORY_OF_ITEM).map(([id, code]) => [id, ps21Category(code)])),
   'ps-2.2': personCount,
   'ps-2.3': personCount,
   'ps-3.1': ps31,

@@ -19,12 +19,19 @@ const JAVA_SOURCE = String.raw`
 import java.io.*;
 import java.nio.charset.StandardCharsets;
 import org.apache.jena.query.*;
+import org.apache.jena.riot.RDFDataMgr;
 import org.apache.jena.system.Txn;
 import org.apache.jena.tdb2.TDB2Factory;
 
 public class KikvTdb2Server {
   public static void main(String[] args) throws Exception {
-    Dataset ds = TDB2Factory.connectDataset(args[0]);
+    final Dataset ds;
+    if (args[0].equals("--mem")) {
+      ds = DatasetFactory.createTxnMem();
+      Txn.executeWrite(ds, () -> RDFDataMgr.read(ds, args[1]));
+    } else {
+      ds = TDB2Factory.connectDataset(args[0]);
+    }
     InputStream in = new BufferedInputStream(System.in);
     OutputStream out = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out));
     out.write("READY\n".getBytes(StandardCharsets.UTF_8));
@@ -96,9 +103,22 @@ export class Tdb2Server {
   }
 
   /** Starts the JVM on `storeDir` and waits until the store is open. */
-  static async start(rt: JenaRuntime, java: string, javaOptions: string[], storeDir: string, timeoutMs: number): Promise<Tdb2Server> {
+  static start(rt: JenaRuntime, java: string, javaOptions: string[], storeDir: string, timeoutMs: number): Promise<Tdb2Server> {
+    return Tdb2Server.spawn(rt, java, javaOptions, [storeDir], timeoutMs);
+  }
+
+  /**
+   * Starts the JVM with `dataFile` (N-Quads, N-Triples, Turtle by extension) read into an in-memory
+   * dataset and waits until it is loaded. The official queries run many times faster in memory than
+   * on a TDB2 store (1.2 at 1,000 staff: about 1 s against more than 80 s); the price is heap.
+   */
+  static startInMemory(rt: JenaRuntime, java: string, javaOptions: string[], dataFile: string, timeoutMs: number): Promise<Tdb2Server> {
+    return Tdb2Server.spawn(rt, java, javaOptions, ['--mem', dataFile], timeoutMs);
+  }
+
+  private static async spawn(rt: JenaRuntime, java: string, javaOptions: string[], args: string[], timeoutMs: number): Promise<Tdb2Server> {
     const source = sourceFile();
-    const child = spawn(java, [...rt.javaOptions, ...javaOptions, '-cp', rt.classpath.join(':'), source, storeDir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(java, [...rt.javaOptions, ...javaOptions, '-cp', rt.classpath.join(':'), source, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     const server = new Tdb2Server(child);
     await server.exchange(undefined, timeoutMs);
     return server;

@@ -200,7 +200,8 @@ export class JenaTdb2Engine implements QueryEngine {
   }
 }
 
-function parseResults(out: string): SparqlJsonResults {
+/** Jena's SPARQL JSON output as SELECT results (an ASK or non-JSON output is an error). */
+export function parseResults(out: string): SparqlJsonResults {
   let parsed: SparqlJsonResults & { boolean?: boolean };
   try {
     parsed = JSON.parse(out) as typeof parsed;
