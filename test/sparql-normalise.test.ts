@@ -222,3 +222,16 @@ describe('all official queries', () => {
     });
   }
 });
+
+describe('serialisation', () => {
+  // sparqljs writes several HAVING conditions as one group, "HAVING (a b)", which no engine parses.
+  it.each(ENGINES)('joins several HAVING conditions with && so the text parses again (%s)', (engine) => {
+    const q = 'SELECT ?s WHERE { ?s ?p ?o } GROUP BY ?s HAVING (COUNT(*) > 1) (COUNT(*) < 3)';
+    const n = normaliseQuery(q, {}, engine);
+    const reparsed = new sparqljs.Parser().parse(n.text) as { having: Array<{ operator: string; args: Array<{ operator: string }> }> };
+    expect(reparsed.having).toHaveLength(1);
+    expect(reparsed.having[0]!.operator).toBe('&&');
+    expect(reparsed.having[0]!.args.map((a) => a.operator)).toEqual(['>', '<']);
+    expect(n.applied.some((a) => a.includes('HAVING'))).toBe(true);
+  });
+});

@@ -79,8 +79,25 @@ export function normaliseQuery(query: string, params: Record<string, ParamValue>
     const n = countNestedArithmetic(q);
     if (n > 0) applied.push(`oxigraph: ${n} nested arithmetic expression(s) serialised with explicit parentheses (Oxigraph parses + - and * / chains right-associatively)`);
   }
+  q = joinHavingConditions(q, applied);
   const text = new sparqljs.Generator().stringify(q);
   return { text, applied };
+}
+
+/**
+ * sparqljs writes `HAVING (a) (b)` as `HAVING (a b)`, which no engine parses (W3C agg-multiple-having).
+ * HAVING conditions are conjunctive, so one `a && b` means the same and serialises correctly.
+ */
+function joinHavingConditions(node: Node, applied: string[]): Node {
+  if (Array.isArray(node)) return node.map((n) => joinHavingConditions(n, applied));
+  if (typeof node !== 'object' || node === null || typeof node.termType === 'string') return node;
+  const out: Node = {};
+  for (const [k, v] of Object.entries(node)) out[k] = joinHavingConditions(v, applied);
+  if (out.type === 'query' && Array.isArray(out.having) && out.having.length > 1) {
+    applied.push(`${out.having.length} HAVING conditions joined with && (the serialiser would write them as one invalid group)`);
+    out.having = [out.having.reduce((a: Node, b: Node) => ({ type: 'operation', operator: '&&', args: [a, b] }))];
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
