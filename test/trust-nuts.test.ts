@@ -191,6 +191,8 @@ describe('Nuts v5 trust adapter against the node test double (real HTTP on loopb
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(await bad.json()).toMatchObject({ title: 'Invalid request', status: 400, detail: expect.stringMatching(/headers|kid/) });
+    const badTime = await fetch(`${node.url}/internal/vcr/v2/verifier/vp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ verifiablePresentation: presentation(CONSUMER, []), validAt: 'yesterday' }) });
+    expect(await badTime.json()).toEqual({ title: 'Invalid request', status: 400, detail: 'body/validAt must match format "date-time"' });
 
     const down = await startNutsNodeSim({ did: AGENT });
     const url = down.url;

@@ -95,7 +95,7 @@ export async function startNutsNodeSim(opts: { did: string; trustedIssuers?: str
   const calls: string[] = [];
   const trusted = new Set(opts.trustedIssuers ?? []);
 
-  async function addParty(did: string, services: Doc['service'] extends Array<infer S> ? Array<Omit<S, 'id'>> : never = []): Promise<NutsParty> {
+  async function addParty(did: string, services: Array<{ type: string; serviceEndpoint: string | Record<string, string> }> = []): Promise<NutsParty> {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const publicJwk = await exportJWK(publicKey);
     const kid = `${did}#key-1`;

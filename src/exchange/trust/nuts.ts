@@ -1,6 +1,6 @@
 import type { JWK } from 'jose';
 import { decodeValidatedQuery } from '../validated-query.js';
-import { ExchangeError, KIKV_SERVICE, type AccessTokenClaims, type ResolvedKey, type Trust, type VerifiedCredential } from '../types.js';
+import { ExchangeError, type AccessTokenClaims, type ResolvedKey, type Trust, type VerifiedCredential } from '../types.js';
 
 /*
  * A Nuts v5 node's internal API, exactly the calls research/kikv-protocol.md §3.5 lists. Request and
@@ -216,7 +216,6 @@ export class NutsTrust implements Trust {
   }
 }
 
-export { KIKV_SERVICE };
 
 /** "title: detail (status)" from a problem JSON, else the text, for messages. */
 function describe(a: NodeAnswer): string {
