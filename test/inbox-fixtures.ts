@@ -1,25 +1,26 @@
 /**
  * Shared set-up for the inbox and pull tests: the sample provider imported into a real SQLite file,
- * a real HTTP server on 127.0.0.1 with the two plugins, and a Trust for the test built from real
- * crypto (ES256 keys, JWT access tokens checked with jwtVerify, VC-JWT / VP-JWT and a JWS-proofed
- * JSON-LD presentation). It stands in only until the standalone adapter is committed.
+ * a real HTTP server on 127.0.0.1 with the two plugins, the real StandaloneTrust (our keys, peers from
+ * JWKS files, its token endpoint logic) and the real verifyPresentation; parties with real ES256 keys.
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { CompactSign, compactVerify, decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { loadConfig } from '../src/config/load.js';
 import type { AgentConfig } from '../src/config/schema.js';
-import { canonicalJson } from '../src/db/json.js';
 import { openDb, type Db } from '../src/db/open.js';
 import { queryKey, type EngineMatrix } from '../src/engines/routing.js';
 import { loadPack } from '../src/indicators/pack.js';
 import { importSource } from '../src/pipeline/import.js';
 import { DEFAULT_SAMPLE, writeSample } from '../src/sample/generate.js';
 import type { InboxSettings } from '../src/exchange/inbox.js';
-import { decodeValidatedQuery } from '../src/exchange/validated-query.js';
-import { ExchangeError, KIKV_SERVICE, type AccessTokenClaims, type Trust, type VerifiedCredential } from '../src/exchange/types.js';
+import { encodePresentation, issueValidatedQueryCredential, KIKV_CONTEXT, presentCredentials, verifyPresentation, VC_CONTEXT, type JsonLdDocument, type QueryToIssue } from '../src/exchange/credentials/index.js';
+import { loadKeyring } from '../src/exchange/keys.js';
+import { StandaloneTrust } from '../src/exchange/trust/index.js';
+import { peerOf, type Peer } from '../src/exchange/trust/peers.js';
+import { KIKV_SERVICE } from '../src/exchange/types.js';
 import { answerPullRoutes } from '../src/server/answers-pull.js';
 import { didcommRoutes, type DidcommRoutes } from '../src/server/didcomm.js';
 import { ROOT, tempDir, writeConfig } from './helpers.js';
@@ -36,171 +37,102 @@ export const PS11_ID = '0b1f4c2e-8a53-4d6e-9f7a-3c2d1e0f9a11';
 
 interface Party {
   did: string;
+  kid: string;
   privateKey: CryptoKey;
   publicJwk: JWK;
 }
 
 async function party(did: string): Promise<Party> {
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  return { did, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid: `${did}#key-1`, alg: 'ES256' } };
+  return { did, kid: `${did}#key-1`, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid: 'key-1', alg: 'ES256' } };
 }
 
-/** The test's trust: our token issuer and JWS signer, the consumers' and issuers' keys, real signature checks. */
-export class TestTrust implements Trust {
-  readonly mode = 'standalone' as const;
-  constructor(
-    readonly us: Party,
-    readonly parties: Map<string, Party>,
-    readonly trustedIssuers: string[],
-  ) {}
-  get did() {
-    return this.us.did;
+/**
+ * The other parties of the exchange with real ES256 keys: the consumer (KIK-starter), another
+ * consumer, the beheerorganisatie (trusted issuer) and a rogue issuer. Their public keys are written
+ * as JWKS files and configured as peers of the real StandaloneTrust.
+ */
+export class Parties {
+  constructor(readonly all: Map<string, Party>) {}
+
+  static async create(): Promise<Parties> {
+    const all = new Map<string, Party>();
+    for (const d of [CONSUMER, OTHER, ISSUER, ROGUE_ISSUER]) all.set(d, await party(d));
+    return new Parties(all);
   }
 
-  static async create(did: string): Promise<TestTrust> {
-    const parties = new Map<string, Party>();
-    for (const d of [CONSUMER, OTHER, ISSUER, ROGUE_ISSUER]) parties.set(d, await party(d));
-    return new TestTrust(await party(did), parties, [ISSUER]);
+  get(did: string): Party {
+    return this.all.get(did)!;
   }
 
-  party(did: string): Party {
-    return this.parties.get(did)!;
+  /** Peers for trust.peers: JWKS files in `dir`. */
+  peers(dir: string): Peer[] {
+    return [...this.all.values()].map((p, i) => {
+      const file = join(dir, `peer-${i}.jwks.json`);
+      writeFileSync(file, JSON.stringify({ keys: [p.publicJwk] }));
+      return peerOf({ did: p.did, name: p.did, roles: p.did === ISSUER || p.did === ROGUE_ISSUER ? ['issuer'] : ['consumer'], jwks: file }, i);
+    });
   }
 
-  async issueToken(subject: string, opts: { service?: string; signer?: Party; expiresIn?: string } = {}): Promise<string> {
-    const signer = opts.signer ?? this.us;
-    return new SignJWT({ service: opts.service ?? KIKV_SERVICE })
-      .setProtectedHeader({ alg: 'ES256', kid: signer.publicJwk.kid! })
-      .setIssuer(this.us.did)
-      .setAudience(this.us.did)
+  /** An access token from the trust's own token endpoint logic, for an RFC 7523 assertion signed by `subject`. */
+  async token(trust: StandaloneTrust, subject: string): Promise<string> {
+    const p = this.get(subject);
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: p.kid, typ: 'JWT' })
+      .setIssuer(p.did)
+      .setSubject(p.did)
+      .setAudience(trust.did)
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .setJti(randomUUID())
+      .sign(p.privateKey);
+    return (await trust.tokenForAssertion(assertion, KIKV_SERVICE)).access_token;
+  }
+
+  /** A token signed with our real key but for another service (the token endpoint would never issue it). */
+  async tokenForService(keysDir: string, trust: StandaloneTrust, subject: string, service: string): Promise<string> {
+    const { current } = await loadKeyring(keysDir);
+    return new SignJWT({ service, scope: service })
+      .setProtectedHeader({ alg: 'ES256', kid: current.kid, typ: 'at+jwt' })
+      .setIssuer(trust.did)
+      .setAudience(trust.did)
       .setSubject(subject)
       .setIssuedAt()
-      .setExpirationTime(opts.expiresIn ?? '5m')
-      .sign(signer.privateKey);
+      .setExpirationTime('5m')
+      .sign(current.privateKey);
   }
 
-  async verifyAccessToken(token: string, expect: { from: string; service: string }): Promise<AccessTokenClaims> {
-    let payload;
-    try {
-      ({ payload } = await jwtVerify(token, await importKey(this.us.publicJwk), { issuer: this.us.did, audience: this.us.did, algorithms: ['ES256'] }));
-    } catch (e) {
-      throw new ExchangeError('e.p.auth.invalid-token', 401, `the access token is not valid here (${(e as Error).message}); request a new one from this datastation's token endpoint`, '$.headers.authorization');
-    }
-    if (payload.service !== expect.service) throw new ExchangeError('e.p.auth.wrong-service', 403, `the access token is for "${String(payload.service)}", not ${expect.service}`, '$.headers.authorization');
-    if (payload.sub !== expect.from) throw new ExchangeError('e.p.auth.subject-mismatch', 403, `the access token was issued to ${payload.sub}, not ${expect.from}`, '$.from');
-    return { subject: payload.sub!, service: expect.service, issuer: payload.iss!, expiresAt: payload.exp! };
-  }
-
-  /** A VC-JWT ValidatedQueryCredential. */
-  async credential(validatedQuery: Record<string, unknown>, opts: { subject?: string; issuer?: string; expiresIn?: string } = {}): Promise<string> {
-    const issuer = this.party(opts.issuer ?? ISSUER);
-    const subject = opts.subject ?? CONSUMER;
-    return new SignJWT({ vc: { '@context': ['https://www.w3.org/2018/credentials/v1', 'https://kik-v.nl/context/v1.json'], type: ['VerifiableCredential', 'ValidatedQueryCredential'], credentialSubject: { id: subject, validatedQuery } } })
-      .setProtectedHeader({ alg: 'ES256', kid: issuer.publicJwk.kid! })
+  /** A ValidatedQueryCredential (VC-JWT) with the validatedQuery exactly as given (id forms and SPARQL encodings vary). */
+  async credential(validatedQuery: Record<string, unknown>, opts: { subject?: string; issuer?: string } = {}): Promise<string> {
+    const issuer = this.get(opts.issuer ?? ISSUER);
+    return new SignJWT({ vc: { '@context': [VC_CONTEXT, KIKV_CONTEXT], type: ['VerifiableCredential', 'ValidatedQueryCredential'], credentialSubject: { validatedQuery } } })
+      .setProtectedHeader({ alg: 'ES256', kid: issuer.kid, typ: 'JWT' })
       .setIssuer(issuer.did)
-      .setSubject(subject)
-      .setJti(`urn:uuid:${randomUUID()}`)
-      .setIssuedAt()
-      .setExpirationTime(opts.expiresIn ?? '1d')
+      .setSubject(opts.subject ?? CONSUMER)
+      .setJti(`${issuer.did}#${randomUUID()}`)
+      .setNotBefore(Math.floor(Date.now() / 1000) - 60)
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 60)
+      .setExpirationTime('1d')
       .sign(issuer.privateKey);
+  }
+
+  /** A JSON-LD ValidatedQueryCredential with a JsonWebSignature2020 proof (issueValidatedQueryCredential). */
+  async ldCredential(query: QueryToIssue, issuer = ISSUER): Promise<JsonLdDocument> {
+    const p = this.get(issuer);
+    return issueValidatedQueryCredential({ issuer: p.did, signer: { kid: p.kid, privateKey: p.privateKey }, subject: CONSUMER, query, issuanceDate: new Date(Date.now() - 60_000), expirationDate: new Date(Date.now() + 86_400_000), format: 'ldp' });
   }
 
   /** A VP-JWT signed by `signer` (the holder unless a test misbehaves). */
   async vpJwt(credentials: string[], signer = CONSUMER): Promise<string> {
-    const p = this.party(signer);
-    return new SignJWT({ vp: { '@context': ['https://www.w3.org/2018/credentials/v1'], type: ['VerifiablePresentation'], verifiableCredential: credentials } })
-      .setProtectedHeader({ alg: 'ES256', kid: p.publicJwk.kid! })
-      .setIssuer(p.did)
-      .setAudience(this.us.did)
-      .setIssuedAt()
-      .setExpirationTime('5m')
-      .sign(p.privateKey);
+    const p = this.get(signer);
+    return presentCredentials({ holder: p.did, signer: { kid: p.kid, privateKey: p.privateKey }, credentials, format: 'jwt' });
   }
 
-  /** A JSON-LD presentation with a JWS proof over its canonical JSON, as standard Base64. */
-  async vpBase64(credentials: string[], signer = CONSUMER): Promise<string> {
-    const p = this.party(signer);
-    const vp = { '@context': ['https://www.w3.org/2018/credentials/v1'], type: ['VerifiablePresentation'], holder: p.did, verifiableCredential: credentials };
-    const jws = await new CompactSign(new TextEncoder().encode(canonicalJson(vp))).setProtectedHeader({ alg: 'ES256', kid: p.publicJwk.kid! }).sign(p.privateKey);
-    return Buffer.from(JSON.stringify({ ...vp, proof: { type: 'JsonWebSignature2020', proofPurpose: 'assertionMethod', verificationMethod: p.publicJwk.kid, jws } })).toString('base64');
+  /** A JSON-LD presentation with a JsonWebSignature2020 proof, as the body's standard Base64. */
+  async vpBase64(credentials: JsonLdDocument[], signer = CONSUMER): Promise<string> {
+    const p = this.get(signer);
+    return encodePresentation(await presentCredentials({ holder: p.did, signer: { kid: p.kid, privateKey: p.privateKey }, credentials, format: 'ldp' }));
   }
-
-  async verifyPresentation(vp: unknown, expect: { holder: string; at: Date }): Promise<VerifiedCredential[]> {
-    if (typeof vp !== 'string') throw new ExchangeError('e.p.req.invalid-presentation', 400, 'vp must be a string', '$.body.vp');
-    let signer: string;
-    let credentials: unknown;
-    if (vp.split('.').length === 3) {
-      const claimed = String(decodeJwt(vp).iss);
-      const key = this.parties.get(claimed);
-      if (!key) throw new ExchangeError('e.p.req.presentation-signer', 403, `the presentation's signer ${claimed} is unknown`, '$.body.vp');
-      try {
-        const { payload } = await jwtVerify(vp, await importKey(key.publicJwk), { audience: this.us.did });
-        signer = payload.iss!;
-        credentials = (payload.vp as { verifiableCredential?: unknown }).verifiableCredential;
-      } catch (e) {
-        throw new ExchangeError('e.p.req.invalid-presentation', 400, `the presentation's signature does not verify (${(e as Error).message})`, '$.body.vp');
-      }
-    } else {
-      const doc = JSON.parse(Buffer.from(vp, 'base64').toString('utf8')) as { proof: { jws: string; verificationMethod: string }; holder: string; verifiableCredential: unknown };
-      const { proof, ...rest } = doc;
-      const did = proof.verificationMethod.split('#')[0]!;
-      const key = this.parties.get(did);
-      if (!key) throw new ExchangeError('e.p.req.presentation-signer', 403, `the presentation's signer ${did} is unknown`, '$.body.vp.proof');
-      try {
-        const { payload } = await compactVerify(proof.jws, await importKey(key.publicJwk));
-        if (new TextDecoder().decode(payload) !== canonicalJson(rest)) throw new Error('the proof does not cover this presentation');
-      } catch (e) {
-        throw new ExchangeError('e.p.req.invalid-presentation', 400, `the presentation's proof does not verify (${(e as Error).message})`, '$.body.vp.proof');
-      }
-      signer = did;
-      credentials = rest.verifiableCredential;
-    }
-    if (signer !== expect.holder) throw new ExchangeError('e.p.req.presentation-signer', 403, `the presentation is signed by ${signer}, not by the sender ${expect.holder}`, '$.body.vp');
-    const out: VerifiedCredential[] = [];
-    for (const [i, c] of (credentials as string[]).entries()) {
-      const at = `$.body.vp.verifiableCredential[${i}]`;
-      const iss = String(decodeJwt(c).iss);
-      if (!this.trustedIssuers.includes(iss)) throw new ExchangeError('e.p.req.untrusted-issuer', 403, `credential ${i} is issued by ${iss}, which is not a trusted issuer of ValidatedQueryCredential`, `${at}.issuer`);
-      let payload;
-      try {
-        ({ payload } = await jwtVerify(c, await importKey(this.party(iss).publicJwk), { currentDate: expect.at }));
-      } catch (e) {
-        throw new ExchangeError('e.p.req.invalid-credential', 403, `credential ${i} does not verify (${(e as Error).message})`, at);
-      }
-      if (payload.sub !== expect.holder) throw new ExchangeError('e.p.req.credential-subject', 403, `credential ${i} is about ${payload.sub}, not ${expect.holder}`, `${at}.credentialSubject.id`);
-      const vc = payload.vc as { type: string[]; credentialSubject: unknown };
-      out.push({ id: payload.jti, format: 'jwt', types: vc.type, issuer: iss, subject: payload.sub, issuanceDate: new Date(payload.iat! * 1000).toISOString(), expirationDate: new Date(payload.exp! * 1000).toISOString(), query: decodeValidatedQuery(vc.credentialSubject, `${at}.credentialSubject`) });
-    }
-    return out;
-  }
-
-  resolveKey = async (kid: string) => {
-    const did = kid.split('#')[0]!;
-    const p = did === this.us.did ? this.us : this.parties.get(did);
-    if (!p) throw new ExchangeError('e.p.req.unknown-key', 403, `no key ${kid}`);
-    return { did, kid, jwk: p.publicJwk };
-  };
-
-  async signJws(payload: Uint8Array, headers: Record<string, unknown> = {}): Promise<string> {
-    return new CompactSign(payload).setProtectedHeader({ ...headers, alg: 'ES256', kid: this.us.publicJwk.kid! }).sign(this.us.privateKey);
-  }
-
-  async jwks() {
-    return { keys: [this.us.publicJwk] };
-  }
-
-  async accessTokenFor(): Promise<string> {
-    throw new ExchangeError('e.p.xfer.no-token', 503, 'not used by these tests');
-  }
-
-  async endpointOf(): Promise<URL> {
-    throw new ExchangeError('e.p.xfer.no-endpoint', 503, 'not used by these tests');
-  }
-}
-
-async function importKey(jwk: JWK) {
-  const { importJWK } = await import('jose');
-  return importJWK(jwk, 'ES256');
 }
 
 /** A matrix proving oxigraph for every computed item of the pack (the routing's test double, as in run-profile.test.ts). */
@@ -214,7 +146,8 @@ export function matrixProving(packs: string): EngineMatrix {
 export interface Station {
   cfg: AgentConfig;
   db: Db;
-  trust: TestTrust;
+  trust: StandaloneTrust;
+  parties: Parties;
   url: string;
   app: FastifyInstance;
   didcomm: DidcommRoutes;
@@ -241,9 +174,18 @@ export async function importedSample(): Promise<{ cfg: AgentConfig; packs: strin
 }
 
 /** A server with both plugins on 127.0.0.1 (port 0) over the imported sample's database. */
-export async function startStation(base: { cfg: AgentConfig; packs: string }, inbox: Partial<InboxSettings> = {}, trust?: TestTrust): Promise<Station> {
+export async function startStation(base: { cfg: AgentConfig; packs: string }, inbox: Partial<InboxSettings> = {}, shared?: Parties): Promise<Station> {
   const db = openDb(base.cfg.storage.dataDir);
-  const t = trust ?? (await TestTrust.create(base.cfg.agent.did));
+  const parties = shared ?? (await Parties.create());
+  const t = new StandaloneTrust({
+    did: base.cfg.agent.did,
+    keysDir: base.cfg.trust.keysDir,
+    tokenEndpoint: 'http://127.0.0.1/oauth2/token',
+    peers: parties.peers(tempDir('kikv-peers-')),
+    trustedIssuers: [ISSUER],
+    isRevoked: async () => false,
+    verifyPresentation,
+  });
   const app = Fastify({ logger: false });
   const didcomm = didcommRoutes({ db, trust: t, cfg: base.cfg, inbox: { maxBodyBytes: 64 * 1024, hardBodyLimit: 256 * 1024, maxCredentials: 5, maxSparqlChars: 20_000, ...inbox }, matrix: matrixProving(base.packs) });
   await app.register(didcomm);
@@ -254,6 +196,7 @@ export async function startStation(base: { cfg: AgentConfig; packs: string }, in
     cfg: base.cfg,
     db,
     trust: t,
+    parties,
     url: `http://127.0.0.1:${addr.port}`,
     app,
     didcomm,

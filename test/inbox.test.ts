@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPack } from '../src/indicators/pack.js';
 import { parameterShapeTurtle } from '../src/indicators/parameter-shapes.js';
-import { CONSUMER, importedSample, message, OTHER, packQuery, PS11_ID, post, ROGUE_ISSUER, settled, startStation, validatedQuery, type Station } from './inbox-fixtures.js';
+import { randomUUID } from 'node:crypto';
+import { CONSUMER, importedSample, message, ONTOLOGY, OTHER, packQuery, PROFILE_IRI, PS11_ID, post, ROGUE_ISSUER, settled, startStation, validatedQuery, type Station } from './inbox-fixtures.js';
 
 const HUMANS = 'SELECT ?p WHERE { ?p a <http://purl.org/ozo/onz-g#Human> } LIMIT 3';
 const COUNT = 'SELECT (COUNT(?p) AS ?n) WHERE { ?p a <http://purl.org/ozo/onz-g#Human> }';
@@ -14,9 +15,9 @@ describe('POST /didcomm: the inbox checks in the protocol order', () => {
     requests: (s.db.prepare('SELECT COUNT(*) AS n FROM requests').get() as { n: number }).n,
     answers: (s.db.prepare('SELECT COUNT(*) AS n FROM answers').get() as { n: number }).n,
   });
-  const vpFor = async (queries: Array<Record<string, unknown>>, o: { issuer?: string; signer?: string; form?: 'jwt' | 'base64' } = {}) => {
-    const creds = await Promise.all(queries.map((q) => s.trust.credential(q, { ...(o.issuer ? { issuer: o.issuer } : {}) })));
-    return o.form === 'base64' ? s.trust.vpBase64(creds, o.signer) : s.trust.vpJwt(creds, o.signer);
+  const vpFor = async (queries: Array<Record<string, unknown>>, o: { issuer?: string; signer?: string } = {}) => {
+    const creds = await Promise.all(queries.map((q) => s.parties.credential(q, { ...(o.issuer ? { issuer: o.issuer } : {}) })));
+    return s.parties.vpJwt(creds, o.signer);
   };
   /** Posts and asserts a refusal: status, code, comment, and that nothing was stored. */
   const refused = async (msg: unknown, tok: string | undefined, status: number, code: string, comment: RegExp) => {
@@ -33,17 +34,16 @@ describe('POST /didcomm: the inbox checks in the protocol order', () => {
   beforeAll(async () => {
     base = await importedSample();
     s = await startStation(base);
-    token = await s.trust.issueToken(CONSUMER);
+    token = await s.parties.token(s.trust, CONSUMER);
   }, 180_000);
   afterAll(async () => s?.close());
 
   it('1. token first: a missing, forged or someone else\'s token is refused before a bad shape is noticed', async () => {
     const badShape = message({ vp: 'x' }, { type: 'https://example.org/other' });
     await refused(badShape, undefined, 401, 'e.p.auth.missing-token', /Authorization: Bearer/);
-    const forged = await s.trust.issueToken(CONSUMER, { signer: s.trust.party(OTHER) });
-    await refused(badShape, forged, 401, 'e.p.auth.invalid-token', /signature verification failed/);
-    await refused(badShape, await s.trust.issueToken(OTHER), 403, 'e.p.auth.subject-mismatch', /issued to did:web:other-consumer.test/);
-    await refused(badShape, await s.trust.issueToken(CONSUMER, { service: 'other-service' }), 403, 'e.p.auth.wrong-service', /other-service/);
+    await refused(badShape, `${token.slice(0, -6)}AAAAAA`, 401, 'e.p.req.unauthorized', /signature does not verify/);
+    await refused(badShape, await s.parties.token(s.trust, OTHER), 403, 'e.p.req.forbidden', /sub is "did:web:other-consumer.test" but the message is from did:web:kik-starter.test/);
+    await refused(badShape, await s.parties.tokenForService(s.cfg.trust.keysDir, s.trust, CONSUMER, 'other-service'), 403, 'e.p.req.forbidden', /service claim is "other-service"/);
     const r = await refused(message({ vp: 'x' }, { from: undefined }), token, 400, 'e.p.msg.invalid-from', /set "from"/);
     expect(r.body.pthid).toBeDefined();
   });
@@ -66,7 +66,7 @@ describe('POST /didcomm: the inbox checks in the protocol order', () => {
     expect(ok.body.requestId).toBe(msg.id);
     await refused({ ...msg, body: { vp: 'A'.repeat(100_000) } }, token, 409, 'e.p.msg.replay', /already received/);
     await s.didcomm.idle();
-    const again = await startStation(base, {}, s.trust);
+    const again = await startStation(base, {}, s.parties);
     try {
       const r = await post(again.url, msg, token);
       expect(r.status).toBe(409);
@@ -87,12 +87,12 @@ describe('POST /didcomm: the inbox checks in the protocol order', () => {
 
   it('5. the presentation: signed by someone other than the sender is refused before its query is judged', async () => {
     const vp = await vpFor([validatedQuery(COUNT, { profile: 'https://example.org/unknown-profile' })], { signer: OTHER });
-    await refused(message({ vp }), token, 403, 'e.p.req.presentation-signer', /signed by did:web:other-consumer.test, not by the sender/);
+    await refused(message({ vp }), token, 403, 'e.p.req.presentation-signer', /iss did:web:other-consumer.test is not the sender did:web:kik-starter.test/);
   });
 
   it('6. every credential: an untrusted issuer is refused before the query is judged', async () => {
     const vp = await vpFor([validatedQuery(COUNT, { profile: 'https://example.org/unknown-profile' })], { issuer: ROGUE_ISSUER });
-    await refused(message({ vp }), token, 403, 'e.p.req.untrusted-issuer', /did:web:rogue.test, which is not a trusted issuer/);
+    await refused(message({ vp }), token, 403, 'e.p.req.credential-untrusted-issuer', /issuer did:web:rogue.test is not trusted/);
   });
 
   it('7. the query: profile and ontology version this agent supports, before its parameters', async () => {
@@ -123,10 +123,15 @@ describe('POST /didcomm: the inbox checks in the protocol order', () => {
     const jwt = await post(s.url, message({ vp: await vpFor([packQuery(s.packs, 'ps-1.1', { uuid: PS11_ID })]) }), token);
     expect(jwt.status, JSON.stringify(jwt.body)).toBe(202);
     expect(jwt.body.queries).toEqual([{ identifier: PS11_ID, item: 'ps-1.1', matchedBy: 'identifier' }]);
-    const ld = await post(s.url, message({ vp: await vpFor([packQuery(s.packs, 'ps-1.3', { idForm: 'id', encoding: 'url' })], { form: 'base64' }) }, { to: ['did:web:x', 'did:web:datastation.test'] }), token, 'application/json');
+    const pack = loadPack(s.packs, 'zorginstituut-verpleeghuiszorg', '2023.1.0');
+    const ldCred = await s.parties.ldCredential({ identifier: `urn:uuid:${randomUUID()}`, profile: PROFILE_IRI, ontology: ONTOLOGY, sparql: pack.queries.get('ps-1.3')!.sparql });
+    const ld = await post(s.url, message({ vp: await s.parties.vpBase64([ldCred]) }, { to: ['did:web:x', 'did:web:datastation.test'] }), token, 'application/json');
     expect(ld.status, JSON.stringify(ld.body)).toBe(202);
     expect(ld.body.queries[0]).toMatchObject({ item: 'ps-1.3', matchedBy: 'sha256' });
     expect(ld.body.queries[0].identifier).toMatch(/^urn:uuid:/);
+    const url = await post(s.url, message({ vp: await vpFor([packQuery(s.packs, 'ps-1.5', { idForm: 'id', encoding: 'url' })]) }), token);
+    expect(url.status, JSON.stringify(url.body)).toBe(202);
+    expect(url.body.queries[0]).toMatchObject({ item: 'ps-1.5', matchedBy: 'sha256' });
     const legacyMsg = message({ credentialSubject: { id: CONSUMER, validatedQuery: packQuery(s.packs, 'ps-1.4') } });
     const legacy = await post(s.url, legacyMsg, token);
     expect(legacy.status, JSON.stringify(legacy.body)).toBe(202);
@@ -134,7 +139,7 @@ describe('POST /didcomm: the inbox checks in the protocol order', () => {
     expect(JSON.parse(audit.details).note).toMatch(/accepted on the bearer access token alone/);
     const received = s.db.prepare("SELECT details FROM audit WHERE thread_id = ? AND action = 'inbox.received'").get(legacyMsg.id) as { details: string };
     expect(JSON.parse(received.details).message.id).toBe(legacyMsg.id);
-    for (const id of [jwt.body.requestId, ld.body.requestId, legacy.body.requestId]) {
+    for (const id of [jwt.body.requestId, ld.body.requestId, url.body.requestId, legacy.body.requestId]) {
       const r = await settled(s, id, token);
       expect(r.status, JSON.stringify(r.body)).toBe(202);
       expect(r.body.status).toBe('awaiting_approval');
@@ -142,7 +147,7 @@ describe('POST /didcomm: the inbox checks in the protocol order', () => {
   }, 240_000);
 
   it('refuses the legacy body when configured to', async () => {
-    const strict = await startStation(base, { legacyCredentialSubject: 'refuse' }, s.trust);
+    const strict = await startStation(base, { legacyCredentialSubject: 'refuse' }, s.parties);
     try {
       const r = await post(strict.url, message({ credentialSubject: { validatedQuery: packQuery(s.packs, 'ps-1.4') } }), token);
       expect(r.status).toBe(403);
@@ -154,7 +159,7 @@ describe('POST /didcomm: the inbox checks in the protocol order', () => {
   });
 
   it('a query we do not ship: refused by policy, or run and held for approval', async () => {
-    const strict = await startStation(base, { notShippedQuery: 'refuse' }, s.trust);
+    const strict = await startStation(base, { notShippedQuery: 'refuse' }, s.parties);
     try {
       const vp = await vpFor([validatedQuery(COUNT)]);
       const r = await post(strict.url, message({ vp }), token);

@@ -1,4 +1,4 @@
-import { compactVerify, importJWK } from 'jose';
+import { compactVerify, createLocalJWKSet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveAnswer, listAnswers } from '../src/answers/answers.js';
 import { CONSUMER, importedSample, message, OTHER, packQuery, post, pull, settled, startStation, type Station } from './inbox-fixtures.js';
@@ -7,7 +7,7 @@ describe('GET /answers/:requestId: pulling an answer', () => {
   let s: Station;
   let token: string;
   const ask = async (item: string, uuid?: string) => {
-    const vp = await s.trust.vpJwt([await s.trust.credential(packQuery(s.packs, item, uuid ? { uuid } : {}))]);
+    const vp = await s.parties.vpJwt([await s.parties.credential(packQuery(s.packs, item, uuid ? { uuid } : {}))]);
     const r = await post(s.url, message({ vp }), token);
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     return r.body.requestId as string;
@@ -15,7 +15,7 @@ describe('GET /answers/:requestId: pulling an answer', () => {
 
   beforeAll(async () => {
     s = await startStation(await importedSample());
-    token = await s.trust.issueToken(CONSUMER);
+    token = await s.parties.token(s.trust, CONSUMER);
   }, 180_000);
   afterAll(async () => s?.close());
 
@@ -38,7 +38,7 @@ describe('GET /answers/:requestId: pulling an answer', () => {
     expect(waiting.body).toMatchObject({ requestId: id, status: 'awaiting_approval' });
     expect(waiting.body.answers[0].status).toBe('awaiting_approval');
 
-    const other = await pull(s.url, id, await s.trust.issueToken(OTHER));
+    const other = await pull(s.url, id, await s.parties.token(s.trust, OTHER));
     expect(other.status).toBe(403);
     expect(other.body.body.code).toBe('e.p.auth.not-your-request');
 
@@ -47,8 +47,10 @@ describe('GET /answers/:requestId: pulling an answer', () => {
     const ok = await pull(s.url, id, token);
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
     expect(ok.body).toMatchObject({ type: 'https://www.kik-v.nl/validated-query-request/1.0/response', thid: id, from: s.trust.did, to: [CONSUMER] });
-    const { payload, protectedHeader } = await compactVerify(ok.body.body.response as string, await importJWK(s.trust.us.publicJwk, 'ES256'));
-    expect(protectedHeader.kid).toBe(s.trust.us.publicJwk.kid);
+    // Verified against our published JWKS, by the kid in the JWS header.
+    const jwks = createLocalJWKSet(await s.trust.jwks());
+    const { payload, protectedHeader } = await compactVerify(ok.body.body.response as string, jwks);
+    expect((await s.trust.jwks()).keys.map((k) => k.kid)).toContain(protectedHeader.kid);
     const resultset = (JSON.parse(new TextDecoder().decode(payload)) as { resultset: Array<{ id: string; result: { head: { vars: string[] } } }> }).resultset;
     const uuid = (s.db.prepare('SELECT query_uuid FROM request_answers WHERE request_id = ?').get(id) as { query_uuid: string }).query_uuid;
     expect(resultset.map((r) => r.id)).toEqual([`${id}#${uuid}`]);
