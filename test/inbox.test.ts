@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { CONSUMER, importedSample, message, ONTOLOGY, OTHER, packQuery, PROFILE_IRI, PS11_ID, post, ROGUE_ISSUER, settled, startStation, validatedQuery, type Station } from './inbox-fixtures.js';
 
 const HUMANS = 'SELECT ?p WHERE { ?p a <http://purl.org/ozo/onz-g#Human> } LIMIT 3';
+const IDS = 'SELECT (STRAFTER(STR(?p), "persoon/") AS ?nummer) WHERE { ?p a <http://purl.org/ozo/onz-g#Human> FILTER(CONTAINS(STR(?p), "persoon/")) } LIMIT 2';
 const COUNT = 'SELECT (COUNT(?p) AS ?n) WHERE { ?p a <http://purl.org/ozo/onz-g#Human> }';
 
 describe('POST /didcomm: the inbox checks in the protocol order', () => {
@@ -119,6 +120,25 @@ describe('POST /didcomm: the inbox checks in the protocol order', () => {
     await refused(message({ vp: vp3, param_values: { start_periode: '2023-01-01' } }), token, 422, 'e.p.req.invalid-parameters', /has no paramsSHACL, so it takes no parameters/);
   });
 
+  it('audits the receipt with the full message and every check outcome up to the failing one', async () => {
+    const msg = message({ vp: 'x' }, { to: 'did:web:someone-else' });
+    await refused(msg, token, 400, 'e.p.msg.not-for-us', /address the message to/);
+    const rows = s.db.prepare('SELECT action, details FROM audit WHERE thread_id = ? ORDER BY seq').all(msg.id) as Array<{ action: string; details: string }>;
+    expect(rows.map((r) => r.action)).toEqual(['inbox.received', 'inbox.check.token', 'inbox.check.shape', 'inbox.refused']);
+    expect(JSON.parse(rows[0]!.details).message).toEqual(msg);
+    expect(JSON.parse(rows[1]!.details).outcome).toBe('passed');
+    expect(JSON.parse(rows[2]!.details)).toMatchObject({ outcome: 'failed', code: 'e.p.msg.not-for-us' });
+    expect(rows.map((r) => r.details).join()).not.toContain(token);
+  });
+
+  it('answers a wrong content type with a problem report', async () => {
+    const res = await fetch(`${s.url}/didcomm`, { method: 'POST', headers: { 'content-type': 'text/plain', authorization: `Bearer ${token}` }, body: 'hello' });
+    expect(res.status).toBe(415);
+    const body = (await res.json()) as { body: { code: string; comment: string } };
+    expect(body.body.code).toBe('e.p.msg.unsupported-media-type');
+    expect(body.body.comment).toMatch(/application\/didcomm-plain\+json/);
+  });
+
   it('accepts both body forms, identifier and id, Base64 and URL-encoded SPARQL, and both content types', async () => {
     const jwt = await post(s.url, message({ vp: await vpFor([packQuery(s.packs, 'ps-1.1', { uuid: PS11_ID })]) }), token);
     expect(jwt.status, JSON.stringify(jwt.body)).toBe(202);
@@ -185,12 +205,12 @@ describe('POST /didcomm: the inbox checks in the protocol order', () => {
 
   it('a result that names a person is refused, reported and audited; no answer is stored', async () => {
     const before = counts().answers;
-    const r0 = await post(s.url, message({ vp: await vpFor([validatedQuery(HUMANS)]) }), token);
+    const r0 = await post(s.url, message({ vp: await vpFor([validatedQuery(HUMANS), validatedQuery(IDS)]) }), token);
     expect(r0.status).toBe(202);
     const r = await settled(s, r0.body.requestId, token);
     expect(r.status).toBe(422);
     expect(r.body.body.code).toBe('e.p.req.personal-data');
-    expect(r.body.body.comment).toMatch(/names a person \(query [^ ]+ row 1 \?p/);
+    expect(r.body.body.comment).toMatch(/names a person \(query [^ ]+ row 1 \?p, .*row 1 \?nummer/);
     expect(r.body.body.comment).not.toMatch(/E0\d{3}|C0\d{4}/);
     expect(r.body.pthid).toBe(r0.body.requestId);
     expect(counts().answers).toBe(before);

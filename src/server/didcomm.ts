@@ -70,6 +70,12 @@ export function didcommRoutes(deps: InboxDeps): DidcommRoutes {
         },
       },
       async (req, reply) => {
+        // text/plain has fastify's default parser; only the two DIDComm plaintext media types are read here.
+        const media = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        if (media !== DIDCOMM_PLAIN && media !== 'application/json') {
+          const ex = new ExchangeError('e.p.msg.unsupported-media-type', 415, `content type "${media}" is not accepted; send the message as ${DIDCOMM_PLAIN} (or application/json)`, '$.headers.content-type');
+          return reply.code(415).type(DIDCOMM_PLAIN).send(problemFor(ex, { from: deps.trust.did }));
+        }
         const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.from(typeof req.body === 'string' ? req.body : '');
         const out = await receiveRequest({ ...deps, packs }, { authorization: req.headers.authorization, raw });
         if (!out.accepted) return reply.code(out.error.status).type(DIDCOMM_PLAIN).send(out.report);
