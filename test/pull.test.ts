@@ -1,10 +1,15 @@
 import { compactVerify, createLocalJWKSet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import { approveAnswer, listAnswers } from '../src/answers/answers.js';
+import { createRequest, planQuery } from '../src/exchange/requests.js';
+import { decodeValidatedQuery } from '../src/exchange/validated-query.js';
+import { loadPack } from '../src/indicators/pack.js';
 import { CONSUMER, importedSample, message, OTHER, packQuery, post, pull, settled, startStation, type Station } from './inbox-fixtures.js';
 
 describe('GET /answers/:requestId: pulling an answer', () => {
   let s: Station;
+  let base: Awaited<ReturnType<typeof importedSample>>;
   let token: string;
   const ask = async (item: string, uuid?: string) => {
     const vp = await s.parties.vpJwt([await s.parties.credential(packQuery(s.packs, item, uuid ? { uuid } : {}))]);
@@ -14,7 +19,8 @@ describe('GET /answers/:requestId: pulling an answer', () => {
   };
 
   beforeAll(async () => {
-    s = await startStation(await importedSample());
+    base = await importedSample();
+    s = await startStation(base);
     token = await s.parties.token(s.trust, CONSUMER);
   }, 180_000);
   afterAll(async () => s?.close());
@@ -68,5 +74,22 @@ describe('GET /answers/:requestId: pulling an answer', () => {
     expect(listAnswers(s.db).length).toBe(before);
     const linked = s.db.prepare("SELECT details FROM audit WHERE thread_id = ? AND action = 'request.answer-linked'").get(id) as { details: string };
     expect(JSON.parse(linked.details).reused).toBe(true);
+  }, 120_000);
+
+  it('a request accepted just before the agent stopped is computed when it starts again', async () => {
+    const pack = loadPack(s.packs, 'zorginstituut-verpleeghuiszorg', '2023.1.0');
+    const query = decodeValidatedQuery({ validatedQuery: packQuery(s.packs, 'ps-1.4') }, '$');
+    const plan = await planQuery(pack, query, {}, { policy: 'refuse', reportingYear: 2023, at: '$' });
+    const id = randomUUID();
+    s.db.transaction(() => createRequest(s.db, { id, consumer: CONSUMER, bodyForm: 'vp', plans: [plan], actor: 'test' }))();
+    const restarted = await startStation(base, {}, s.parties);
+    try {
+      const r = await settled(restarted, id, await s.parties.token(restarted.trust, CONSUMER));
+      expect(r.status, JSON.stringify(r.body)).toBe(202);
+      expect(r.body.status).toBe('awaiting_approval');
+      expect(r.body.answers).toEqual([{ query: query.identifier, status: 'awaiting_approval' }]);
+    } finally {
+      await restarted.close();
+    }
   }, 120_000);
 });
