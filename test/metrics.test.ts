@@ -53,7 +53,7 @@ describe('GET /metrics', () => {
     const dir = tempDir();
     db = openDb(dir);
     const snapshot = 's'.repeat(64);
-    db.prepare(`INSERT INTO snapshots VALUES (?, '2024-01-01', 1, 'test', 'onz-3.0.0', 'r.json', 1, 1, 0)`).run(snapshot);
+    db.prepare(`INSERT INTO snapshots VALUES (?, ?, 1, 'test', 'onz-3.0.0', 'r.json', 1, 1, 0)`).run(snapshot, new Date(now.getTime() - 3 * 86_400_000).toISOString());
     const key = await loadOrCreateSigningKey(join(dir, 'keys'));
     const ctx = (year: number) => ({ profile: 'p', version: '1', year, snapshotHash: snapshot, actor: 'test' });
     recordAnswer(db, fakeRun('1'), ctx(2020)); // stays awaiting approval
@@ -109,6 +109,9 @@ describe('GET /metrics', () => {
     expect(samples.get('kikv_inbox_messages_total{outcome="refused",code="e.p.msg.replay"}')).toBe(2);
     expect(samples.get('kikv_inbox_messages_total{outcome="refused",code="e.p.req.untrusted-issuer"}')).toBe(1);
     expect(samples.get('kikv_requests_refused_after_acceptance_total{code="e.p.req.not-computed"}')).toBe(1);
+    expect(samples.get('kikv_snapshot_age_seconds')).toBeCloseTo(3 * 86_400, 0);
+    const requests = db.prepare(`SELECT status, COUNT(*) AS n FROM requests GROUP BY status`).all() as Array<{ status: string; n: number }>;
+    expect([...samples.keys()].filter((k) => k.startsWith('kikv_requests{'))).toEqual(requests.map((r) => `kikv_requests{status="${r.status}"}`));
   });
 
   it('escapes label values and help text', () => {

@@ -7,7 +7,7 @@ import { approveAnswer, getAnswer, recordAnswer } from '../src/answers/answers.j
 import { listAudit, verifyAuditChain } from '../src/audit/log.js';
 import { openDb, type Db } from '../src/db/open.js';
 import { DIDCOMM_PLAIN, PROBLEM_REPORT_TYPE, RESPONSE_TYPE, responseMessage, signResultSetWith, type DidcommMessage, type ResultSetPayload } from '../src/exchange/messages.js';
-import { deliverDue, listOutbox, listOutboxEntries, queueApprovedAnswers, queueProblemReport, queueResponse, type DeliverySettings } from '../src/exchange/outbox.js';
+import { deliverDue, listOutbox, listOutboxEntries, queueApprovedAnswers, queueProblemReport, queueResponse, retryAfterOf, type DeliverySettings } from '../src/exchange/outbox.js';
 import { ExchangeError, KIKV_SERVICE, type Trust } from '../src/exchange/types.js';
 import { StandaloneTrust } from '../src/exchange/trust/index.js';
 import type { IndicatorRun } from '../src/indicators/pack.js';
@@ -67,6 +67,7 @@ async function startConsumer(agent: { did: string; jwksUrl: string; jwks: () => 
   const posts: Post[] = [];
   const accepted = new Map<string, DidcommMessage>();
   let failNext = 0;
+  let retryAfter: string | undefined;
   let refuseAllTokens = false;
   const agentKeys = createRemoteJWKSet(new URL(agent.jwksUrl));
   const app: FastifyInstance = Fastify({ logger: false });
@@ -101,6 +102,7 @@ async function startConsumer(agent: { did: string; jwksUrl: string; jwks: () => 
       }
       if (status) {
         record(status);
+        if (status === 503 && retryAfter) reply.header('retry-after', retryAfter);
         return reply.code(status).send({ error: status === 401 ? 'invalid_token' : 'unavailable' });
       }
       // Throws (500) when the JWS does not verify against the agent's JWKS: the test then fails on the outcome.
@@ -135,7 +137,10 @@ async function startConsumer(agent: { did: string; jwksUrl: string; jwks: () => 
     accepted,
     /** The consumer forgets every token it issued so far (restart, revocation). */
     revokeTokens: (tokens: string[]) => tokens.forEach((t) => denied.add(t)),
-    failNext: (n: number) => (failNext = n),
+    failNext: (n: number, after?: string) => {
+      failNext = n;
+      retryAfter = after;
+    },
     refuseAllTokens: (on: boolean) => (refuseAllTokens = on),
     close: () => app.close(),
   };
@@ -290,6 +295,22 @@ describe('outbox delivery to a consumer through a trust adapter', () => {
     expect(posts.map((p) => p.status)).toEqual([503, 503, 202]);
     expect(new Set(posts.map((p) => JSON.stringify(p.message))).size).toBe(1);
     expect(listAudit(db, { subject: answer.id }).map((e) => e.action).slice(2)).toEqual(['answer.signed', 'delivery.retry-scheduled', 'delivery.retry-scheduled', 'answer.delivered']);
+  });
+
+  it('a consumer\'s Retry-After is honoured over the shorter backoff', async () => {
+    approvedAnswer();
+    const [row] = await queue();
+    consumer.failNext(1, '120');
+    const before = Date.now();
+    expect((await deliver())[0]).toMatchObject({ id: row!.id, status: 'pending', attempts: 1 });
+    const next = Date.parse(listOutboxEntries(db).find((e) => e.id === row!.id)!.next_attempt_at);
+    expect(next).toBeGreaterThanOrEqual(before + 120_000);
+    expect(await deliver(new Date(before + 60_000))).toEqual([]);
+    expect(await deliver(new Date(before + 121_000))).toEqual([expect.objectContaining({ id: row!.id, status: 'delivered', attempts: 2 })]);
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(retryAfterOf('Thu, 01 Jan 2026 00:01:00 GMT', now)).toBe(60_000);
+    expect(retryAfterOf('99999999', now)).toBe(24 * 3600 * 1000);
+    expect(retryAfterOf('soon', now)).toBeUndefined();
   });
 
   it('after the last try the message is failed, visible in the outbox list, and the answer stays approved', async () => {

@@ -320,7 +320,8 @@ async function deliverOne(db: Db, s: DeliverySettings, m: Queued, actor: string,
       db.prepare(`UPDATE ${m.table} SET status = 'failed', attempts = ?, last_error = ? WHERE id = ?`).run(attempts, attempt.error, m.id);
       appendAudit(db, { actor, action: action('failed'), subject: m.subject, threadId, details: { ...details, error: attempt.error } });
     } else {
-      const next = new Date(Date.now() + retryDelayMs(attempts, s.retry)).toISOString();
+      // A consumer that says when to come back (Retry-After on 429/503) is not asked sooner.
+      const next = new Date(Date.now() + Math.max(retryDelayMs(attempts, s.retry), attempt.retryAfterMs ?? 0)).toISOString();
       db.prepare(`UPDATE ${m.table} SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?`).run(attempts, attempt.error, next, m.id);
       appendAudit(db, { actor, action: action('retry-scheduled'), subject: m.subject, threadId, details: { ...details, error: attempt.error, next } });
     }
@@ -333,7 +334,11 @@ interface Attempt {
   endpoint: string;
   error: string | null;
   tokenRefreshed: boolean;
+  retryAfterMs?: number;
 }
+
+/** Longest Retry-After we honour: a consumer cannot park a message for longer than a day. */
+const MAX_RETRY_AFTER_MS = 24 * 3600 * 1000;
 
 /**
  * One delivery try. With a trust adapter: the consumer's current endpoint (the stored one when the
@@ -343,7 +348,7 @@ async function attemptDelivery(m: Queued, s: DeliverySettings, trust: DeliverOpt
   const configured = m.endpoint || (m.recipient === s.kikStarter.did ? s.kikStarter.endpoint : '');
   if (!trust) {
     if (!configured) return { endpoint: '', error: `no endpoint known for ${m.recipient}: deliver with a trust adapter that can find it`, tokenRefreshed: false };
-    return { endpoint: configured, error: (await post(configured, m.message, s.timeoutMs)).error, tokenRefreshed: false };
+    return { endpoint: configured, ...(await post(configured, m.message, s.timeoutMs)), tokenRefreshed: false };
   }
   let endpoint = configured;
   try {
@@ -358,14 +363,14 @@ async function attemptDelivery(m: Queued, s: DeliverySettings, trust: DeliverOpt
     return { endpoint, error: `cannot get an access token from ${m.recipient} for ${KIKV_SERVICE}: ${(e as Error).message}`, tokenRefreshed: false };
   }
   const first = await post(endpoint, m.message, s.timeoutMs, token);
-  if (first.status !== 401) return { endpoint, error: first.error, tokenRefreshed: false };
+  if (first.status !== 401) return { endpoint, ...first, tokenRefreshed: false };
   // The consumer no longer accepts the token (expired early, revoked, its server restarted): one fresh one.
   try {
     token = await refreshedAccessToken(trust, m.recipient);
   } catch (e) {
     return { endpoint, error: `${first.error}; a fresh access token could not be obtained: ${(e as Error).message}`, tokenRefreshed: true };
   }
-  return { endpoint, error: (await post(endpoint, m.message, s.timeoutMs, token)).error, tokenRefreshed: true };
+  return { endpoint, ...(await post(endpoint, m.message, s.timeoutMs, token)), tokenRefreshed: true };
 }
 
 /**
@@ -378,18 +383,26 @@ function refreshedAccessToken(trust: Pick<Trust, 'accessTokenFor'>, peer: string
 }
 
 /** error is null on a 2xx answer, else what went wrong (for the operator and the audit log). */
-async function post(endpoint: string, body: string, timeoutMs: number, token?: string): Promise<{ status: number | null; error: string | null }> {
+async function post(endpoint: string, body: string, timeoutMs: number, token?: string): Promise<{ status: number | null; error: string | null; retryAfterMs?: number }> {
   try {
     const headers: Record<string, string> = { 'content-type': DIDCOMM_PLAIN };
     if (token) headers.authorization = `Bearer ${token}`;
     const res = await fetch(endpoint, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeoutMs) });
     if (res.ok) return { status: res.status, error: null };
     const text = (await res.text()).slice(0, 500);
-    return { status: res.status, error: `HTTP ${res.status} from ${endpoint}: ${text}` };
+    const retryAfterMs = retryAfterOf(res.headers.get('retry-after'));
+    return { status: res.status, error: `HTTP ${res.status} from ${endpoint}: ${text}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } };
     return { status: null, error: `cannot reach ${endpoint}: ${err.cause?.code ?? err.name} ${err.message}` };
   }
+}
+
+/** Retry-After as delay-seconds or an HTTP date (RFC 9110 §10.2.3), in ms from now, capped; undefined when absent or unreadable. */
+export function retryAfterOf(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const ms = /^\d+$/.test(header.trim()) ? Number(header.trim()) * 1000 : Date.parse(header) - now;
+  return Number.isFinite(ms) ? Math.min(Math.max(0, ms), MAX_RETRY_AFTER_MS) : undefined;
 }
 
 export function listOutbox(db: Db): OutboxMessage[] {

@@ -34,6 +34,10 @@ export function agentMetrics(db: Db, now = new Date()): MetricFamily[] {
     .get() as { t: string | null };
   const answers = new Map(grouped(`SELECT status AS k, COUNT(*) AS n FROM answers GROUP BY status`).map((r) => [r.k, r.n]));
 
+  const latestSnapshot = db.prepare('SELECT MAX(created_at) AS t FROM snapshots').get() as { t: string | null };
+  // The requests table arrives with the inbox (a later migration): read it only when it exists.
+  const hasRequests = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'requests'`).get() !== undefined;
+
   const families: MetricFamily[] = [
     {
       name: 'kikv_outbox_messages',
@@ -77,6 +81,22 @@ export function agentMetrics(db: Db, now = new Date()): MetricFamily[] {
           value: r.n,
         })),
       ],
+    },
+    ...(hasRequests
+      ? [
+          {
+            name: 'kikv_requests',
+            help: 'Validated-query requests by status.',
+            type: 'gauge' as const,
+            samples: grouped(`SELECT status AS k, COUNT(*) AS n FROM requests GROUP BY status ORDER BY status`).map((r) => ({ labels: { status: r.k ?? '' }, value: r.n })),
+          },
+        ]
+      : []),
+    {
+      name: 'kikv_snapshot_age_seconds',
+      help: 'Age of the latest dataset snapshot (KIK-V expects data refreshed at least weekly); absent before the first import.',
+      type: 'gauge',
+      samples: latestSnapshot.t ? [{ value: Math.max(0, (now.getTime() - Date.parse(latestSnapshot.t)) / 1000) }] : [],
     },
     {
       name: 'kikv_requests_refused_after_acceptance_total',
