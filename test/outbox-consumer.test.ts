@@ -13,6 +13,7 @@ import { StandaloneTrust } from '../src/exchange/trust/index.js';
 import type { IndicatorRun } from '../src/indicators/pack.js';
 import { jwksRoutes } from '../src/server/jwks.js';
 import { tokenRoutes } from '../src/server/token.js';
+import { startKikStarterSim } from '../src/sim/kik-starter.js';
 import { tempDir } from './helpers.js';
 
 const AGENT = 'did:web:datastation.test';
@@ -142,6 +143,8 @@ async function startConsumer(agent: { did: string; jwksUrl: string; jwks: () => 
       retryAfter = after;
     },
     refuseAllTokens: (on: boolean) => (refuseAllTokens = on),
+    /** Checks a token as this consumer's authorisation server issued it, to `from`. */
+    verify: (token: string, from: string) => trust!.verifyAccessToken(token, { from, service: KIKV_SERVICE }),
     close: () => app.close(),
   };
 }
@@ -162,6 +165,7 @@ describe('outbox delivery to a consumer through a trust adapter', () => {
   let trust: StandaloneTrust;
   let renewing: ReturnType<typeof refreshing>;
   let jwksServer: FastifyInstance;
+  let jwksUrl = '';
   let consumer: Awaited<ReturnType<typeof startConsumer>>;
   let settings: DeliverySettings;
   const snapshot = 's'.repeat(64);
@@ -191,7 +195,7 @@ describe('outbox delivery to a consumer through a trust adapter', () => {
     // Our JWKS, published the way the server does (src/server/jwks.ts), for the consumer to verify with.
     jwksServer = Fastify();
     await jwksServer.register(jwksRoutes({ jwks: () => trust.jwks() }));
-    const jwksUrl = `${await jwksServer.listen({ host: '127.0.0.1', port: 0 })}/.well-known/jwks.json`;
+    jwksUrl = `${await jwksServer.listen({ host: '127.0.0.1', port: 0 })}/.well-known/jwks.json`;
     consumer = await startConsumer({ did: AGENT, jwksUrl, jwks: () => trust.jwks() });
     peers.push({ did: CONSUMER, name: 'a consumer', roles: [], endpoint: consumer.endpoint, tokenEndpoint: consumer.tokenEndpoint, keys: [] });
     // The KIK-starter's endpoint is only configured (delivery.kikStarter), not registered as a peer's.
@@ -396,5 +400,35 @@ describe('outbox delivery to a consumer through a trust adapter', () => {
     expect(getAnswer(db, b.answer.id).status).toBe('delivered');
     expect(listAudit(db, { subject: requestId }).map((e) => e.action)).toEqual(['response.queued', 'response.delivered']);
     expect(await deliver(FAR)).toEqual([]);
+  });
+
+  it('the simulated KIK-starter, demanding a bearer token, verifies the response and takes the problem report', async () => {
+    const sim = await startKikStarterSim({
+      did: KIK_STARTER,
+      agentDid: AGENT,
+      agentJwks: jwksUrl,
+      acceptProblemReports: true,
+      requireToken: async (token, from) => {
+        if (!token) throw new Error('no bearer token');
+        await consumer.verify(token, String(from));
+      },
+    });
+    try {
+      const s = { ...settings, kikStarter: { did: KIK_STARTER, endpoint: sim.endpoint } };
+      const { address } = approvedAnswer(KIK_STARTER);
+      const [row] = await queueApprovedAnswers(db, trust, s, 'test', { addressOf: (a) => addresses.get(a.id) });
+      // Without a trust adapter no token is sent: the KIK-starter refuses, and the message waits.
+      const [refused] = await deliverDue(db, s, FAR, 'test');
+      expect(refused).toMatchObject({ id: row!.id, status: 'pending', error: expect.stringContaining('HTTP 401') });
+      expect(sim.received.at(-1)).toMatchObject({ messageId: row!.id, verified: false, problem: 'access token refused: no bearer token' });
+      expect(await deliverDue(db, s, FAR, 'test', { trust })).toEqual([expect.objectContaining({ id: row!.id, status: 'delivered', attempts: 2 })]);
+      expect(sim.accepted().find((r) => r.messageId === row!.id)).toMatchObject({ thid: address.requestId, verified: true, kid: (await trust.jwks()).keys[0]!.kid });
+
+      const { row: report } = queueProblemReport(db, { about: { id: address.requestId }, from: AGENT, to: KIK_STARTER, code: 'e.p.req.refused-after-acceptance', comment: 'the credential was revoked after the request was accepted', endpoint: sim.endpoint });
+      expect(await deliverDue(db, s, FAR, 'test', { trust })).toEqual([expect.objectContaining({ id: report.id, kind: 'problem-report', status: 'delivered' })]);
+      expect(sim.accepted().find((r) => r.messageId === report.id)).toMatchObject({ verified: true, report: { pthid: address.requestId, code: 'e.p.req.refused-after-acceptance' } });
+    } finally {
+      await sim.close();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { compactVerify, createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose';
-import { DIDCOMM_PLAIN, problemReport, RESPONSE_TYPE, type DidcommMessage, type ResultSetPayload } from '../exchange/messages.js';
+import { DIDCOMM_PLAIN, PROBLEM_REPORT_TYPE, problemReport, RESPONSE_TYPE, type DidcommMessage, type ResultSetPayload } from '../exchange/messages.js';
 
 /** What the simulated KIK-starter did with one incoming message. */
 export interface Reception {
@@ -13,6 +13,8 @@ export interface Reception {
   problem: string | null;
   kid: string | null;
   resultset: ResultSetPayload['resultset'] | null;
+  /** For a problem report (with acceptProblemReports): what the datastation reported, about which request. */
+  report?: { pthid: string | null; code: string; comment: string };
 }
 
 export interface KikStarterSimOptions {
@@ -28,6 +30,13 @@ export interface KikStarterSimOptions {
   beforeHandle?: (msg: unknown) => Promise<void>;
   /** Called with every reception, e.g. to print it. */
   onReception?: (r: Reception) => void;
+  /**
+   * Demand a bearer token (as a KIK-V consumer's DIDComm service does): called with the token, or
+   * undefined when none was sent; throws to refuse with 401 and a problem report.
+   */
+  requireToken?: (token: string | undefined, from: unknown) => Promise<void>;
+  /** Also accept DIDComm problem reports from the datastation (recorded with `report`). */
+  acceptProblemReports?: boolean;
 }
 
 export interface KikStarterSim {
@@ -65,11 +74,22 @@ export async function startKikStarterSim(opts: KikStarterSimOptions): Promise<Ki
     await opts.beforeHandle?.(req.body);
     const msg = req.body as Partial<DidcommMessage>;
     const base = { messageId: typeof msg?.id === 'string' ? msg.id : null, thid: typeof msg?.thid === 'string' ? msg.thid : null, receivedAt: new Date().toISOString() };
+    if (opts.requireToken) {
+      const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+      try {
+        await opts.requireToken(token, msg?.from);
+      } catch (e) {
+        const problem = `access token refused: ${(e as Error).message}`;
+        record({ ...base, verified: false, duplicate: false, problem, kid: null, resultset: null });
+        const report = problemReport({ about: { id: base.messageId ?? 'unknown', thid: base.thid ?? undefined }, from: opts.did, to: opts.agentDid, code: 'e.p.req.unauthorized', comment: problem });
+        return reply.code(401).type(DIDCOMM_PLAIN).send(JSON.stringify(report));
+      }
+    }
     if (base.messageId && received.some((r) => r.messageId === base.messageId && r.verified)) {
       record({ ...base, verified: true, duplicate: true, problem: null, kid: null, resultset: null });
       return reply.code(200).send({ status: 'already-received', id: base.messageId });
     }
-    const checked = await check(msg, opts, keys);
+    const checked = opts.acceptProblemReports && msg?.type === PROBLEM_REPORT_TYPE ? checkReport(msg, opts) : await check(msg, opts, keys);
     record({ ...base, duplicate: false, ...checked });
     if (checked.problem) {
       const report = problemReport({ about: { id: base.messageId ?? 'unknown', thid: base.thid ?? undefined }, from: opts.did, to: opts.agentDid, code: 'e.p.msg.invalid-response', comment: checked.problem });
@@ -94,6 +114,19 @@ export async function startKikStarterSim(opts: KikStarterSimOptions): Promise<Ki
 }
 
 type Verifier = Parameters<typeof compactVerify>[1];
+
+/** A problem report from the datastation: addressed to us, about a thread, with an e.p code and a comment. */
+function checkReport(msg: Partial<DidcommMessage>, opts: KikStarterSimOptions): Pick<Reception, 'verified' | 'problem' | 'kid' | 'resultset' | 'report'> {
+  const fail = (problem: string) => ({ verified: false, problem, kid: null, resultset: null });
+  if (typeof msg.id !== 'string' || !msg.id) return fail('id is missing');
+  if (msg.from !== opts.agentDid) return fail(`from is ${JSON.stringify(msg.from)}, expected the datastation ${opts.agentDid}`);
+  const to: unknown[] = Array.isArray(msg.to) ? msg.to : [msg.to];
+  if (!to.includes(opts.did)) return fail(`to is ${JSON.stringify(msg.to)}, which does not name ${opts.did}`);
+  const body = (msg.body ?? {}) as { code?: unknown; comment?: unknown };
+  if (typeof body.code !== 'string' || !/^e\.p(\.[a-z0-9-]+)+$/.test(body.code)) return fail(`body.code is ${JSON.stringify(body.code)}, expected e.p.<scope>.<descriptor>`);
+  if (typeof body.comment !== 'string' || !body.comment) return fail('body.comment is missing');
+  return { verified: true, problem: null, kid: null, resultset: null, report: { pthid: typeof msg.pthid === 'string' ? msg.pthid : null, code: body.code, comment: body.comment } };
+}
 
 async function check(msg: Partial<DidcommMessage>, opts: KikStarterSimOptions, keys: Verifier): Promise<Pick<Reception, 'verified' | 'problem' | 'kid' | 'resultset'>> {
   const fail = (problem: string, kid: string | null = null) => ({ verified: false, problem, kid, resultset: null });
