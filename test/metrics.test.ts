@@ -114,6 +114,19 @@ describe('GET /metrics', () => {
     expect([...samples.keys()].filter((k) => k.startsWith('kikv_requests{'))).toEqual(requests.map((r) => `kikv_requests{status="${r.status}"}`));
   });
 
+  it('keeps counting as the audit log grows (counted incrementally)', async () => {
+    const before = parse((await app.inject({ method: 'GET', url: '/metrics' })).body).samples;
+    appendAudit(db, { actor: 'agent', action: 'inbox.received', subject: 'm5', threadId: 'm5', details: { message: { id: 'm5' } } });
+    appendAudit(db, { actor: 'agent', action: 'inbox.refused', subject: 'm5', threadId: 'm5', details: { message: problemReport({ about: { id: 'm5' }, from: AGENT, to: CONSUMER, code: 'e.p.msg.replay', comment: 'seen' }) } });
+    appendAudit(db, { actor: 'agent', action: 'delivery.failed', subject: 'a', threadId: 't', details: {} });
+    const after = parse((await app.inject({ method: 'GET', url: '/metrics' })).body).samples;
+    const diff = (k: string) => after.get(k)! - before.get(k)!;
+    expect(diff('kikv_inbox_messages_total{outcome="refused",code="e.p.msg.replay"}')).toBe(1);
+    expect(diff('kikv_inbox_messages_total{outcome="received",code=""}')).toBe(1);
+    expect(diff('kikv_deliveries_failed_total')).toBe(1);
+    expect(after.get('kikv_audit_entries_total')).toBe((db.prepare('SELECT COUNT(*) AS n FROM audit').get() as { n: number }).n);
+  });
+
   it('escapes label values and help text', () => {
     const text = prometheusText([{ name: 'x', help: 'a\\b\nc', type: 'gauge', samples: [{ labels: { v: 'say "hi"\\\n' }, value: 1 }] }]);
     expect(text).toBe('# HELP x a\\\\b\\nc\n# TYPE x gauge\nx{v="say \\"hi\\"\\\\\\n"} 1\n');

@@ -15,6 +15,63 @@ export interface MetricFamily {
 const OUTBOX_STATUSES = ['pending', 'delivered', 'failed'] as const;
 const ANSWER_STATUSES = ['awaiting_approval', 'approved', 'rejected', 'delivered'] as const;
 
+/** Audit actions the metrics count, and where each keeps its problem code. */
+const COUNTED_ACTIONS: Record<string, string | null> = {
+  'delivery.failed': null,
+  'response.failed': null,
+  'problem-report.failed': null,
+  'inbox.received': null,
+  'request.accepted': null,
+  'inbox.refused': '$.message.body.code',
+  'request.refused': '$.code',
+};
+
+interface AuditTally {
+  seq: number;
+  entries: number;
+  /** `action code` → count. */
+  counts: Map<string, number>;
+}
+const tallies = new WeakMap<Db, AuditTally>();
+
+/**
+ * Counts of the audit actions the metrics need, read incrementally: the log is append-only (its
+ * triggers refuse updates and deletes), so only entries after the last one seen are scanned, and a
+ * scrape costs the same with a million entries as with ten.
+ */
+function auditTally(db: Db): AuditTally {
+  const t = tallies.get(db) ?? { seq: 0, entries: 0, counts: new Map<string, number>() };
+  const codeOf = Object.entries(COUNTED_ACTIONS)
+    .filter(([, path]) => path)
+    .map(([action, path]) => `WHEN '${action}' THEN json_extract(details, '${path}')`)
+    .join(' ');
+  const groups = db
+    .prepare(`SELECT action, CASE action ${codeOf} ELSE NULL END AS code, COUNT(*) AS n, MAX(seq) AS last FROM audit WHERE seq > ? GROUP BY action, code`)
+    .all(t.seq) as Array<{ action: string; code: string | null; n: number; last: number }>;
+  for (const g of groups) {
+    t.seq = Math.max(t.seq, g.last);
+    t.entries += g.n;
+    if (!(g.action in COUNTED_ACTIONS)) continue;
+    const key = `${g.action} ${g.code ?? ''}`;
+    t.counts.set(key, (t.counts.get(key) ?? 0) + g.n);
+  }
+  tallies.set(db, t);
+  return t;
+}
+
+/** Sum over an action's codes, or the codes with their counts. */
+function tallied(t: AuditTally, action: string): number {
+  let n = 0;
+  for (const [k, v] of t.counts) if (k.startsWith(`${action} `)) n += v;
+  return n;
+}
+function talliedByCode(t: AuditTally, action: string): Array<{ code: string; n: number }> {
+  return [...t.counts]
+    .filter(([k]) => k.startsWith(`${action} `))
+    .map(([k, n]) => ({ code: k.slice(action.length + 1), n }))
+    .sort((a, b) => a.code.localeCompare(b.code));
+}
+
 /**
  * What an operator alerts on, read from the database on each scrape so every process (serve, CLI
  * deliveries) is counted: the outbox by kind and status, the oldest pending message's age,
@@ -32,6 +89,7 @@ export function agentMetrics(db: Db, now = new Date()): MetricFamily[] {
   const oldestPending = db
     .prepare(`SELECT MIN(created_at) AS t FROM (SELECT created_at FROM outbox WHERE status = 'pending' UNION ALL SELECT created_at FROM message_outbox WHERE status = 'pending')`)
     .get() as { t: string | null };
+  const audit = auditTally(db);
   const answers = new Map(grouped(`SELECT status AS k, COUNT(*) AS n FROM answers GROUP BY status`).map((r) => [r.k, r.n]));
 
   const latestSnapshot = db.prepare('SELECT MAX(created_at) AS t FROM snapshots').get() as { t: string | null };
@@ -55,7 +113,7 @@ export function agentMetrics(db: Db, now = new Date()): MetricFamily[] {
       name: 'kikv_deliveries_failed_total',
       help: 'Deliveries given up after the last try (kikv outbox list shows them).',
       type: 'counter',
-      samples: [{ value: count(`SELECT COUNT(*) AS n FROM audit WHERE action IN ('delivery.failed', 'response.failed', 'problem-report.failed')`) }],
+      samples: [{ value: tallied(audit, 'delivery.failed') + tallied(audit, 'response.failed') + tallied(audit, 'problem-report.failed') }],
     },
     {
       name: 'kikv_answers',
@@ -67,19 +125,16 @@ export function agentMetrics(db: Db, now = new Date()): MetricFamily[] {
       name: 'kikv_audit_entries_total',
       help: 'Entries in the hash-chained audit log.',
       type: 'counter',
-      samples: [{ value: count(`SELECT COUNT(*) AS n FROM audit`) }],
+      samples: [{ value: audit.entries }],
     },
     {
       name: 'kikv_inbox_messages_total',
       help: 'Messages received at /didcomm by outcome; refusals by their DIDComm problem code.',
       type: 'counter',
       samples: [
-        { labels: { outcome: 'received', code: '' }, value: count(`SELECT COUNT(*) AS n FROM audit WHERE action = 'inbox.received'`) },
-        { labels: { outcome: 'accepted', code: '' }, value: count(`SELECT COUNT(*) AS n FROM audit WHERE action = 'request.accepted'`) },
-        ...grouped(`SELECT json_extract(details, '$.message.body.code') AS k, COUNT(*) AS n FROM audit WHERE action = 'inbox.refused' GROUP BY k ORDER BY k`).map((r) => ({
-          labels: { outcome: 'refused', code: r.k ?? '' },
-          value: r.n,
-        })),
+        { labels: { outcome: 'received', code: '' }, value: tallied(audit, 'inbox.received') },
+        { labels: { outcome: 'accepted', code: '' }, value: tallied(audit, 'request.accepted') },
+        ...talliedByCode(audit, 'inbox.refused').map((r) => ({ labels: { outcome: 'refused', code: r.code }, value: r.n })),
       ],
     },
     ...(hasRequests
@@ -102,7 +157,7 @@ export function agentMetrics(db: Db, now = new Date()): MetricFamily[] {
       name: 'kikv_requests_refused_after_acceptance_total',
       help: 'Accepted requests refused later (e.g. the query could not run), by problem code.',
       type: 'counter',
-      samples: grouped(`SELECT json_extract(details, '$.code') AS k, COUNT(*) AS n FROM audit WHERE action = 'request.refused' GROUP BY k ORDER BY k`).map((r) => ({ labels: { code: r.k ?? '' }, value: r.n })),
+      samples: talliedByCode(audit, 'request.refused').map((r) => ({ labels: { code: r.code }, value: r.n })),
     },
   ];
   return families;
