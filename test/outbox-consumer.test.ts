@@ -301,6 +301,18 @@ describe('outbox delivery to a consumer through a trust adapter', () => {
     expect(listAudit(db, { subject: answer.id }).map((e) => e.action).slice(2)).toEqual(['answer.signed', 'delivery.retry-scheduled', 'delivery.retry-scheduled', 'answer.delivered']);
   });
 
+  it('two delivery loops at once: the consumer gets the same message id twice, the answer is delivered once', async () => {
+    const { answer } = approvedAnswer();
+    const [row] = await queue();
+    const [one, two] = await Promise.all([deliver(), deliver()]);
+    expect([...one!, ...two!].filter((o) => o.id === row!.id).map((o) => o.status)).toEqual(['delivered', 'delivered']);
+    expect(consumer.posts.filter((p) => p.id === row!.id).map((p) => p.status)).toEqual([202, 202]);
+    const actions = listAudit(db, { subject: answer.id }).map((e) => e.action);
+    expect(actions.filter((a) => a === 'answer.delivered')).toHaveLength(1);
+    expect(actions.filter((a) => a === 'delivery.repeated')).toHaveLength(1);
+    expect(listOutboxEntries(db).find((e) => e.id === row!.id)).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+
   it('a consumer\'s Retry-After is honoured over the shorter backoff', async () => {
     approvedAnswer();
     const [row] = await queue();

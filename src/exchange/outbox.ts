@@ -310,6 +310,13 @@ async function deliverOne(db: Db, s: DeliverySettings, m: Queued, actor: string,
     m.table === 'outbox' ? (outcome === 'delivered' ? 'answer.delivered' : `delivery.${outcome}`) : `${m.kind}.${outcome}`;
   const details = { messageId: m.id, recipient: m.recipient, endpoint: attempt.endpoint, attempts, ...(attempt.tokenRefreshed ? { tokenRefreshed: true } : {}), message: msg };
   db.transaction(() => {
+    // Another process (serve and a CLI `deliver` side by side) may have settled the message meanwhile:
+    // its outcome stands, and this try is recorded as a repeat.
+    const still = db.prepare(`SELECT status FROM ${m.table} WHERE id = ?`).get(m.id) as { status: OutboxMessage['status'] } | undefined;
+    if (still?.status !== 'pending') {
+      appendAudit(db, { actor, action: m.table === 'outbox' ? 'delivery.repeated' : `${m.kind}.repeated`, subject: m.subject, threadId, details: { ...details, settledAs: still?.status ?? null, error: attempt.error } });
+      return;
+    }
     if (attempt.error === null) {
       const done = new Date().toISOString();
       db.prepare(`UPDATE ${m.table} SET status = 'delivered', attempts = ?, delivered_at = ?, last_error = NULL, endpoint = ? WHERE id = ? AND status = 'pending'`).run(attempts, done, attempt.endpoint, m.id);
