@@ -153,6 +153,7 @@ function resolvePaths(file: string, raw: RawConfig): AgentConfig {
       timeoutMs: raw.delivery.timeoutMs ?? 15_000,
     },
     engines: enginesWithDefaults(raw.engines),
+    ...(raw.exchange ? { exchange: raw.exchange } : {}),
   };
 }
 

@@ -197,6 +197,27 @@ export const configSchema = {
         timeoutMs: { type: 'integer', minimum: 100 },
       },
     },
+    // Optional: the DIDComm inbox's limits and policies (src/exchange/inbox.ts DEFAULT_INBOX).
+    exchange: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'the KIK-V exchange: what the DIDComm inbox accepts',
+      properties: {
+        inbox: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            maxBodyBytes: { type: 'integer', minimum: 1024, description: 'largest request body checked in order (default 524288); larger ones are refused at the size check' },
+            hardBodyLimit: { type: 'integer', minimum: 1024, description: 'bodies above this are not read at all (default 2097152)' },
+            maxCredentials: { type: 'integer', minimum: 1, description: 'credentials per presentation (default 20)' },
+            maxSparqlChars: { type: 'integer', minimum: 100, description: 'longest SPARQL text, as sent (default 65536)' },
+            clockSkewSeconds: { type: 'integer', minimum: 0, maximum: 3600, description: 'how far in the future created_time may lie (default 60)' },
+            legacyCredentialSubject: { enum: ['accept', 'refuse'], description: 'the legacy body without a presentation: accepted on the bearer token alone (default) or refused' },
+            notShippedQuery: { enum: ['run-and-hold', 'refuse'], description: 'a credentialed query this agent does not ship: run it and hold the answer for approval (default), or refuse' },
+          },
+        },
+      },
+    },
     // Optional: without it the embedded Oxigraph engine runs every query (nothing to install).
     engines: {
       type: 'object',
@@ -261,6 +282,19 @@ export interface AgentConfig {
   };
   /** Absent in configurations read before the section existed: use enginesWithDefaults(cfg.engines). */
   engines?: EnginesConfig;
+  /** The inbox's limits and policies as configured; unset keys take src/exchange/inbox.ts DEFAULT_INBOX. */
+  exchange?: { inbox?: Partial<ExchangeInboxConfig> };
+}
+
+/** Config `exchange.inbox` (see the schema's descriptions). */
+export interface ExchangeInboxConfig {
+  maxBodyBytes: number;
+  hardBodyLimit: number;
+  maxCredentials: number;
+  maxSparqlChars: number;
+  clockSkewSeconds: number;
+  legacyCredentialSubject: 'accept' | 'refuse';
+  notShippedQuery: 'run-and-hold' | 'refuse';
 }
 
 /** The CSV directory the mapping reads by default (rml:CurrentWorkingDirectory). */
