@@ -136,7 +136,7 @@ export async function profileSection(
   provider: BenchProvider,
   cfg: AgentConfig,
   /** scratch: a directory for engine stores (Jena's TDB2), kept for the bench run. */
-  opts: { budgetMs: (engines: number) => number; log: (s: string) => void; scratch: string },
+  opts: { budgetMs: (engines: number) => number; log: (s: string) => void; scratch: string; engines?: string[] },
 ): Promise<ProfileRun> {
   const { profile, version } = cfg.indicators.profiles[0]!;
   const year = cfg.indicators.reportingYear;
@@ -153,7 +153,7 @@ export async function profileSection(
   const oracleOut = await runChild<WorkerMessage>(WORKER, { kind: 'oracle', csvDir: provider.csvDir, ...common }, { timeoutMs: 120_000, execArgv: ['--max-old-space-size=8192'] });
   const oracle = collect('oracle', oracleOut);
 
-  const engines = await benchEngines();
+  const engines = (await benchEngines()).filter((e) => !opts.engines || opts.engines.includes(e.name));
   const available = engines.filter((e) => !e.unavailable);
   const budgetMs = opts.budgetMs(available.length);
   const itemLimitMs = staff <= 1000 ? 60_000 : 150_000;

@@ -1,6 +1,6 @@
 /**
  * `npm run bench [CONFIG] [--only=profile,official,stages,mapping|all] [--sizes=1000,15000]
- *                [--budget=SECONDS] [--total=SECONDS] [--fresh] [--rocket-budget=SECONDS]`
+ *                [--engines=oxigraph,jena] [--budget=SECONDS] [--total=SECONDS] [--fresh] [--rocket-budget=SECONDS]`
  *
  * profile   the whole 2023 profile on generated providers (--sizes, in staff) on every available
  *           engine, per item time and peak memory, next to the oracle as the floor (profile.ts)
@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configFileFrom, loadConfig } from '../config/load.js';
+import { ENGINE_NAMES } from '../engines/registry.js';
 import { EMBEDDED_DEFAULT } from './engines.js';
 import { mb, msOrSec, oneLine, sec, verdict } from './format.js';
 import { mappingBench } from './mapping.js';
@@ -71,6 +72,9 @@ const sizes = parseSizes(flag('sizes'));
 const fixedBudget = flag('budget') !== undefined ? seconds('budget', 0) : undefined;
 const totalMs = seconds('total', 600);
 const fresh = has('fresh');
+/** Only these engines in the profile section (default: every available one). */
+const engineFilter = flag('engines')?.split(',').filter(Boolean);
+for (const e of engineFilter ?? []) if (!(ENGINE_NAMES as readonly string[]).includes(e)) throw new Error(`--engines: "${e}" is not an engine; use one or more of ${ENGINE_NAMES.join(',')}`);
 const configFile = configFileFrom(args.find((a) => !a.startsWith('--')));
 const cfg = loadConfig(configFile);
 const year = cfg.indicators.reportingYear;
@@ -115,7 +119,7 @@ async function runOfficial(): Promise<void> {
 if (only.has('profile')) {
   for (const [i, staff] of sizes.entries()) {
     const p = await provider(staff);
-    profiles.push(await profileSection(p, cfg, { budgetMs: (n) => engineBudget(staff, n, sizes.length - i - 1), log, scratch: join(scratch, String(staff)) }));
+    profiles.push(await profileSection(p, cfg, { budgetMs: (n) => engineBudget(staff, n, sizes.length - i - 1), log, scratch: join(scratch, String(staff)), ...(engineFilter ? { engines: engineFilter } : {}) }));
     // The official queries go right after the 1,000-staff profile: they reuse its provider.
     if (staff >= OFFICIAL_STAFF && officialPending()) await runOfficial();
   }
