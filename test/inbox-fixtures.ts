@@ -152,6 +152,8 @@ export interface Station {
   app: FastifyInstance;
   didcomm: DidcommRoutes;
   packs: string;
+  /** Credential ids the trust reports as revoked (tests add to it). */
+  revoked: Set<string>;
   close(): Promise<void>;
 }
 
@@ -177,13 +179,14 @@ export async function importedSample(): Promise<{ cfg: AgentConfig; packs: strin
 export async function startStation(base: { cfg: AgentConfig; packs: string }, inbox: Partial<InboxSettings> = {}, shared?: Parties): Promise<Station> {
   const db = openDb(base.cfg.storage.dataDir);
   const parties = shared ?? (await Parties.create());
+  const revoked = new Set<string>();
   const t = new StandaloneTrust({
     did: base.cfg.agent.did,
     keysDir: base.cfg.trust.keysDir,
     tokenEndpoint: 'http://127.0.0.1/oauth2/token',
     peers: parties.peers(tempDir('kikv-peers-')),
     trustedIssuers: [ISSUER],
-    isRevoked: async () => false,
+    isRevoked: async (id) => revoked.has(id),
     verifyPresentation,
   });
   const app = Fastify({ logger: false });
@@ -201,6 +204,7 @@ export async function startStation(base: { cfg: AgentConfig; packs: string }, in
     app,
     didcomm,
     packs: base.packs,
+    revoked,
     close: async () => {
       await app.close();
       await didcomm.idle();

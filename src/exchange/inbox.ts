@@ -167,7 +167,11 @@ export async function receiveRequest(deps: InboxDeps, input: { authorization?: s
 /** A problem report for a refusal; without a message id (unparsable body) it has no thread. */
 export function problemFor(error: ExchangeError, opts: { id?: string; from: string; to?: string }): DidcommMessage {
   const comment = error.path ? `${error.message} [at ${error.path}]` : error.message;
-  if (opts.id) return problemReport({ about: { id: opts.id }, from: opts.from, to: opts.to ?? '', code: error.code, comment });
+  if (opts.id) {
+    const report = problemReport({ about: { id: opts.id }, from: opts.from, to: opts.to ?? '', code: error.code, comment });
+    // A message without a readable sender gets a report addressed to no one, not to "".
+    return opts.to ? report : { ...report, to: [] };
+  }
   return { id: randomUUID(), typ: DIDCOMM_PLAIN, type: PROBLEM_REPORT_TYPE, from: opts.from, to: opts.to ? [opts.to] : [], created_time: Math.floor(Date.now() / 1000), body: { code: error.code, comment } };
 }
 
