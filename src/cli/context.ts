@@ -2,8 +2,11 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { AgentConfig } from '../config/schema.js';
 import { configFileFrom, loadConfig } from '../config/load.js';
 import { openDb, type Db } from '../db/open.js';
-import { loadOrCreateSigningKey, type SigningKey } from '../exchange/keys.js';
+import { verifyPresentation } from '../exchange/credentials/index.js';
+import { loadOrCreateSigningKey } from '../exchange/keys.js';
 import type { DeliverySettings } from '../exchange/outbox.js';
+import { createTrust } from '../exchange/trust/index.js';
+import type { Trust } from '../exchange/types.js';
 
 /** A usage mistake on the command line: exit code 2. */
 export class UsageError extends Error {
@@ -16,7 +19,8 @@ export class UsageError extends Error {
 export interface AgentContext {
   cfg: AgentConfig;
   db: Db;
-  key: SigningKey;
+  /** The trust adapter every command signs, verifies and delivers with (standalone or Nuts). */
+  trust: Trust;
   close(): void;
 }
 
@@ -24,9 +28,11 @@ export interface AgentContext {
 export async function openAgent(configOption: string | undefined, adjust?: (cfg: AgentConfig) => AgentConfig): Promise<AgentContext> {
   let cfg = loadConfig(configFileFrom(configOption));
   if (adjust) cfg = adjust(cfg);
+  // Standalone: the key exists before the first signature or JWKS request. Nuts: the node holds the keys.
+  if (cfg.trust.mode === 'standalone') await loadOrCreateSigningKey(cfg.trust.keysDir);
+  const trust = createTrust(cfg, { verifyPresentation });
   const db = openDb(cfg.storage.dataDir);
-  const key = await loadOrCreateSigningKey(cfg.trust.keysDir);
-  return { cfg, db, key, close: () => db.close() };
+  return { cfg, db, trust, close: () => db.close() };
 }
 
 export function deliverySettings(cfg: AgentConfig): DeliverySettings {

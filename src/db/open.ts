@@ -185,6 +185,28 @@ const MIGRATIONS: string[] = [
   CREATE TRIGGER request_answers_no_update BEFORE UPDATE ON request_answers BEGIN SELECT RAISE(ABORT, 'a request keeps the answers it was linked to'); END;
   CREATE TRIGGER request_answers_no_delete BEFORE DELETE ON request_answers BEGIN SELECT RAISE(ABORT, 'a request keeps the answers it was linked to'); END;
   `,
+  // The queue of prebuilt messages (request responses, problem reports): src/exchange/outbox.ts.
+  `
+  CREATE TABLE IF NOT EXISTS message_outbox (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('response', 'problem-report')),
+    about_id TEXT NOT NULL,
+    thread_id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    code TEXT NOT NULL,
+    answer_ids TEXT NOT NULL DEFAULT '[]',
+    message TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    delivered_at TEXT,
+    UNIQUE (about_id, recipient, kind, code)
+  );
+  CREATE INDEX IF NOT EXISTS message_outbox_due ON message_outbox(status, next_attempt_at);
+`,
 ];
 
 /** Opens (creating if needed) the agent's SQLite database in WAL mode and brings its schema up to date. */

@@ -74,42 +74,18 @@ export interface QueueOptions {
 export interface DeliverOptions {
   /** When given: endpoints from `endpointOf`, and every POST carries an access token from the consumer. */
   trust?: Pick<Trust, 'accessTokenFor' | 'endpointOf'>;
+  /**
+   * Recipients sent to without the trust adapter (configured endpoint, no token): the configured
+   * delivery.kikStarter when it is not a trust peer, as before the exchange had tokens.
+   */
+  withoutTrust?: (recipient: string) => boolean;
 }
 
 /**
- * The queue of prebuilt messages (problem reports, request responses). Created here, idempotently,
- * because schema migrations belong to src/db/open.ts; the integrator moves this text into a
- * migration unchanged.
+ * Kept for src/server/metrics.ts, which still calls it: the message_outbox table is made by a
+ * migration in src/db/open.ts, so there is nothing left to do. Remove once metrics.ts drops the call.
  */
-export const MESSAGE_OUTBOX_DDL = `
-  CREATE TABLE IF NOT EXISTS message_outbox (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('response', 'problem-report')),
-    about_id TEXT NOT NULL,
-    thread_id TEXT NOT NULL,
-    recipient TEXT NOT NULL,
-    endpoint TEXT NOT NULL,
-    code TEXT NOT NULL,
-    answer_ids TEXT NOT NULL DEFAULT '[]',
-    message TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at TEXT NOT NULL,
-    last_error TEXT,
-    created_at TEXT NOT NULL,
-    delivered_at TEXT,
-    UNIQUE (about_id, recipient, kind, code)
-  );
-  CREATE INDEX IF NOT EXISTS message_outbox_due ON message_outbox(status, next_attempt_at);
-`;
-
-const prepared = new WeakSet<Db>();
-/** Makes sure the message queue exists in this database (once per connection). */
-export function ensureMessageOutbox(db: Db): void {
-  if (prepared.has(db)) return;
-  db.exec(MESSAGE_OUTBOX_DDL);
-  prepared.add(db);
-}
+export function ensureMessageOutbox(_db: Db): void {}
 
 /**
  * Signs every approved answer that has no outbox message yet and queues its DIDComm response.
@@ -212,7 +188,6 @@ function queueMessage(
   db: Db,
   q: { kind: QueuedMessageRow['kind']; about: string; recipient: string; code: string; answerIds: string[]; message: DidcommMessage; endpoint: string; actor: string },
 ): { row: QueuedMessageRow; created: boolean } {
-  ensureMessageOutbox(db);
   const now = new Date().toISOString();
   const row: QueuedMessageRow = {
     id: q.message.id,
@@ -286,7 +261,6 @@ interface Queued {
  * audit entry with the full message (never the access token).
  */
 export async function deliverDue(db: Db, s: DeliverySettings, now = new Date(), actor = 'agent', opts: DeliverOptions = {}): Promise<DeliveryOutcome[]> {
-  ensureMessageOutbox(db);
   const at = now.toISOString();
   const responses = (db.prepare(`SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?`).all(at) as OutboxMessage[]).map(
     (m): Queued => ({ kind: 'response', table: 'outbox', id: m.id, subject: m.answer_id, answerId: m.answer_id, answerIds: [m.answer_id], recipient: m.recipient, endpoint: m.endpoint, message: m.message, attempts: m.attempts, created_at: m.created_at }),
@@ -296,7 +270,7 @@ export async function deliverDue(db: Db, s: DeliverySettings, now = new Date(), 
   );
   const due = [...responses, ...reports].sort((a, b) => a.created_at.localeCompare(b.created_at));
   const outcomes: DeliveryOutcome[] = [];
-  for (const m of due) outcomes.push(await deliverOne(db, s, m, actor, opts.trust));
+  for (const m of due) outcomes.push(await deliverOne(db, s, m, actor, opts.withoutTrust?.(m.recipient) ? undefined : opts.trust));
   return outcomes;
 }
 
@@ -380,13 +354,9 @@ async function attemptDelivery(m: Queued, s: DeliverySettings, trust: DeliverOpt
   return { endpoint, ...(await post(endpoint, m.message, s.timeoutMs, token)), tokenRefreshed: true };
 }
 
-/**
- * Asks for a new token, not a cached one. `Trust.accessTokenFor` has no such option yet; adapters
- * that cache tokens read `{ refresh: true }` as the third argument (proposed for src/exchange/types.ts).
- */
+/** Asks for a new token, not a cached one (Trust.accessTokenFor's `refresh`). */
 function refreshedAccessToken(trust: Pick<Trust, 'accessTokenFor'>, peer: string): Promise<string> {
-  const withRefresh = trust.accessTokenFor as (peer: string, service: string, opts?: { refresh?: boolean }) => Promise<string>;
-  return withRefresh.call(trust, peer, KIKV_SERVICE, { refresh: true });
+  return trust.accessTokenFor(peer, KIKV_SERVICE, { refresh: true });
 }
 
 /** error is null on a 2xx answer, else what went wrong (for the operator and the audit log). */
@@ -418,7 +388,6 @@ export function listOutbox(db: Db): OutboxMessage[] {
 
 /** Queued prebuilt messages: problem reports and request responses. */
 export function listQueuedMessages(db: Db): QueuedMessageRow[] {
-  ensureMessageOutbox(db);
   return db.prepare('SELECT * FROM message_outbox ORDER BY created_at').all() as QueuedMessageRow[];
 }
 

@@ -88,8 +88,11 @@ export interface Trust {
   signJws(payload: Uint8Array, headers?: Record<string, unknown>): Promise<string>;
   /** Our public keys, current and those still needed to check answers not yet expired. */
   jwks(): Promise<{ keys: JWK[] }>;
-  /** An access token from `peer` to call its `service` endpoint (e.g. to POST a response). */
-  accessTokenFor(peer: string, service: string): Promise<string>;
+  /**
+   * An access token from `peer` to call its `service` endpoint (e.g. to POST a response). `refresh`
+   * asks for a new one instead of a cached one (after the peer answered 401 to the cached token).
+   */
+  accessTokenFor(peer: string, service: string, opts?: { refresh?: boolean }): Promise<string>;
   /** The endpoint of `peer` for `service` (e.g. its DIDComm endpoint). */
   endpointOf(peer: string, service: string): Promise<URL>;
 }

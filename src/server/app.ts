@@ -1,12 +1,31 @@
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import type { AgentConfig } from '../config/schema.js';
 import type { Db } from '../db/open.js';
-import { jwksOf, type SigningKey } from '../exchange/keys.js';
+import type { EngineMatrix } from '../engines/routing.js';
+import { configuredPacks } from '../exchange/requests.js';
+import { StandaloneTrust } from '../exchange/trust/index.js';
+import type { Trust } from '../exchange/types.js';
+import { answerPullRoutes } from './answers-pull.js';
+import { datacatalogRoutes } from './datacatalog.js';
+import { didcommRoutes, type DidcommRoutes } from './didcomm.js';
+import { jwksRoutes } from './jwks.js';
+import { metricsRoutes } from './metrics.js';
+import { tokenRoutes } from './token.js';
 
 export interface ServerDeps {
   db: Db;
-  key: SigningKey;
-  agentDid: string;
+  cfg: AgentConfig;
+  /** The agent's trust adapter (src/cli/context.ts openAgent), shared with the delivery loop. */
+  trust: Trust;
   logger?: boolean;
+  /** The engine conformance matrix (default: the package's conformance/engine-matrix.json). */
+  matrix?: EngineMatrix;
+}
+
+export interface AgentServer {
+  app: FastifyInstance;
+  /** The inbox's background computation: resolves when every accepted request is computed or refused. */
+  didcomm: DidcommRoutes;
 }
 
 /** GET /health: liveness plus what an operator checks first (snapshot, answers waiting, deliveries). */
@@ -34,46 +53,31 @@ const healthRoutes = (deps: ServerDeps): FastifyPluginAsync => async (app) => {
       const count = (table: string) =>
         Object.fromEntries((deps.db.prepare(`SELECT status, COUNT(*) AS n FROM ${table} GROUP BY status`).all() as Array<{ status: string; n: number }>).map((r) => [r.status, r.n]));
       const snapshot = (deps.db.prepare('SELECT hash FROM snapshots ORDER BY created_at DESC LIMIT 1').get() as { hash: string } | undefined)?.hash ?? null;
-      return { status: 'ok', did: deps.agentDid, snapshot, answers: count('answers'), outbox: count('outbox') };
+      return { status: 'ok', did: deps.trust.did, snapshot, answers: count('answers'), outbox: count('outbox') };
     },
   );
 };
 
-/** GET /.well-known/jwks.json: the public keys the KIK-starter verifies our signed answers with. */
-const jwksRoutes = (deps: ServerDeps): FastifyPluginAsync => async (app) => {
-  app.get(
-    '/.well-known/jwks.json',
-    {
-      schema: {
-        response: {
-          200: {
-            type: 'object',
-            required: ['keys'],
-            properties: {
-              keys: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  required: ['kty', 'kid'],
-                  properties: { kty: { type: 'string' }, crv: { type: 'string' }, x: { type: 'string' }, y: { type: 'string' }, kid: { type: 'string' }, alg: { type: 'string' }, use: { type: 'string' } },
-                },
-              },
-            },
-          },
-        },
-      },
-    },
-    async (_req, reply) => {
-      reply.header('cache-control', 'public, max-age=300');
-      return jwksOf(deps.key);
-    },
-  );
-};
-
-/** The agent's HTTP server: one small plugin per route group. */
-export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+/**
+ * The agent's HTTP server: one small plugin per route group. The token endpoint exists only in
+ * standalone mode; with a Nuts node, the node is the authorisation server.
+ */
+export async function buildAgentServer(deps: ServerDeps): Promise<AgentServer> {
+  const { db, cfg, trust } = deps;
   const app = Fastify({ logger: deps.logger ? { level: 'info' } : false });
+  const packs = configuredPacks(cfg);
   await app.register(healthRoutes(deps));
-  await app.register(jwksRoutes(deps));
-  return app;
+  if (trust instanceof StandaloneTrust) await app.register(tokenRoutes(trust));
+  const didcomm = didcommRoutes({ db, trust, cfg, packs, ...(cfg.exchange?.inbox ? { inbox: cfg.exchange.inbox } : {}), ...(deps.matrix ? { matrix: deps.matrix } : {}) });
+  await app.register(didcomm);
+  await app.register(answerPullRoutes({ db, trust }));
+  await app.register(jwksRoutes({ jwks: () => trust.jwks() }));
+  await app.register(metricsRoutes({ db }));
+  await app.register(datacatalogRoutes({ db, did: cfg.agent.did, name: cfg.agent.name, publicUrl: cfg.server.publicUrl, profiles: packs.map((p) => p.manifest.profile) }));
+  return { app, didcomm };
+}
+
+/** The server alone, for callers that do not wait on the inbox's background work. */
+export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
+  return (await buildAgentServer(deps)).app;
 }

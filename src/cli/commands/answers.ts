@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { approveAnswer, getAnswer, listAnswers, rejectAnswer, resultOf, type AnswerStatus } from '../../answers/answers.js';
 import { listAudit } from '../../audit/log.js';
-import { deliverDue, queueApprovedAnswers } from '../../exchange/outbox.js';
+import { runDeliveryRound } from '../../exchange/delivery-round.js';
 import { UsageError, deliverySettings, withAgent } from '../context.js';
 import { answerRows, resultTable, table } from '../format.js';
 
@@ -58,12 +58,19 @@ export function registerAnswerCommands(program: Command): void {
         console.log(`Approved ${a.indicator_name} (${a.id}) as ${o.as}; content hash ${a.approved_hash}.`);
         if (!o.deliver) return;
         const s = deliverySettings(ctx.cfg);
-        await queueApprovedAnswers(ctx.db, ctx.key, s, o.as);
-        for (const r of await deliverDue(ctx.db, s)) {
-          if (r.answerId !== a.id) continue;
-          if (r.status === 'delivered') console.log(`Signed and delivered to ${s.kikStarter.endpoint} (message ${r.id}).`);
-          else console.log(`Signed and queued; delivery attempt ${r.attempts} failed: ${r.error}. \`kikv serve\` keeps retrying; see \`kikv outbox list\`.`);
+        const round = await runDeliveryRound({ db: ctx.db, trust: ctx.trust, cfg: ctx.cfg, settings: s }, { actor: o.as });
+        // The answer goes alone, or inside the response to each request it answers (once all its answers are approved).
+        const carriers = new Map<string, string>(round.answers.filter((m) => m.answer_id === a.id).map((m) => [m.id, `to ${m.recipient}`]));
+        for (const m of round.responses) if ((JSON.parse(m.answer_ids) as string[]).includes(a.id)) carriers.set(m.id, `in the response to request ${m.about_id}, to ${m.recipient}`);
+        for (const r of round.outcomes) {
+          const where = carriers.get(r.id);
+          if (!where) continue;
+          if (r.status === 'delivered') console.log(`Signed and delivered ${where} (message ${r.id}).`);
+          else console.log(`Signed and queued ${where}; delivery attempt ${r.attempts} failed: ${r.error}. \`kikv serve\` keeps retrying; see \`kikv outbox list\`.`);
         }
+        for (const u of round.unsent) console.log(`Request ${u.requestId}: the response could not be signed: ${u.error}`);
+        const waiting = ctx.db.prepare(`SELECT l.request_id AS id FROM request_answers l WHERE l.answer_id = ? AND EXISTS (SELECT 1 FROM request_answers o JOIN answers x ON x.id = o.answer_id WHERE o.request_id = l.request_id AND x.status = 'awaiting_approval')`).all(a.id) as Array<{ id: string }>;
+        for (const w of waiting) console.log(`Request ${w.id} still waits for the approval of its other answers; its response is sent when all are approved.`);
       }),
     );
 

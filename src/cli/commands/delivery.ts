@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import { listAudit, verifyAuditChain } from '../../audit/log.js';
-import { jwksOf } from '../../exchange/keys.js';
-import { deliverDue, listOutbox, queueApprovedAnswers } from '../../exchange/outbox.js';
+import { runDeliveryRound } from '../../exchange/delivery-round.js';
+import { listOutboxEntries } from '../../exchange/outbox.js';
 import { deliverySettings, wholeNumber, withAgent } from '../context.js';
 import { table } from '../format.js';
 
 export function registerDeliveryCommands(program: Command): void {
-
   program
     .command('deliver')
     .description('sign and queue approved answers, then send every queued message that is due')
@@ -14,11 +13,12 @@ export function registerDeliveryCommands(program: Command): void {
     .action(async (o: { all?: boolean }, cmd: Command) =>
       withAgent(cmd, async (ctx) => {
         const s = deliverySettings(ctx.cfg);
-        const queued = await queueApprovedAnswers(ctx.db, ctx.key, s, 'operator (cli)');
-        const outcomes = await deliverDue(ctx.db, s, o.all ? new Date('9999-12-31T00:00:00Z') : new Date());
-        console.log(`${queued.length} answer(s) signed and queued; ${outcomes.length} message(s) sent.`);
-        for (const r of outcomes) console.log(`  ${r.id}  ${r.status}${r.error ? `  (attempt ${r.attempts}: ${r.error})` : ''}`);
-        if (outcomes.some((r) => r.status === 'failed')) process.exitCode = 1;
+        const round = await runDeliveryRound({ db: ctx.db, trust: ctx.trust, cfg: ctx.cfg, settings: s }, { actor: 'operator (cli)', ...(o.all ? { now: new Date('9999-12-31T00:00:00Z') } : {}) });
+        const { outcomes } = round;
+        console.log(`${round.answers.length} answer(s) signed and queued; ${round.responses.length} request response(s) signed and queued; ${outcomes.length} message(s) sent.`);
+        for (const r of outcomes) console.log(`  ${r.id}  ${r.kind}  ${r.status}${r.error ? `  (attempt ${r.attempts}: ${r.error})` : ''}`);
+        for (const u of round.unsent) console.log(`  request ${u.requestId}: response not signed: ${u.error}`);
+        if (outcomes.some((r) => r.status === 'failed') || round.unsent.length > 0) process.exitCode = 1;
       }),
     );
 
@@ -28,12 +28,14 @@ export function registerDeliveryCommands(program: Command): void {
     .description('list queued, delivered and failed messages')
     .action(async (_o, cmd: Command) =>
       withAgent(cmd, async ({ db }) => {
-        const rows = listOutbox(db);
+        const rows = listOutboxEntries(db);
         console.log(
           rows.length
-            ? table(['message', 'answer', 'status', 'attempts', 'next attempt', 'last error'], rows.map((m) => [m.id, m.answer_id.slice(0, 8), m.status, String(m.attempts), m.status === 'pending' ? m.next_attempt_at : '', m.last_error ?? '']))
+            ? table(['message', 'kind', 'about', 'recipient', 'status', 'attempts', 'next attempt', 'last error'], rows.map((m) => [m.id, m.kind, m.subject.slice(0, 8), m.recipient, m.status === 'failed' ? 'FAILED' : m.status, String(m.attempts), m.status === 'pending' ? m.next_attempt_at : '', m.last_error ?? '']))
             : 'The outbox is empty: nothing has been approved and signed yet.',
         );
+        const failed = rows.filter((m) => m.status === 'failed').length;
+        if (failed > 0) console.log(`${failed} message(s) FAILED after the last retry: fix the cause (last error) and queue again, or tell the consumer.`);
       }),
     );
 
@@ -59,17 +61,6 @@ export function registerDeliveryCommands(program: Command): void {
           console.error(`Audit log broken at entry ${broken.seq}: it ${broken.problem}.`);
           process.exitCode = 1;
         } else console.log(`Audit log intact: ${n} entries, every hash link holds.`);
-      }),
-    );
-
-  const keys = program.command('keys').description('the agent\'s signing keys (standalone trust)');
-  keys
-    .command('show')
-    .description('print the public signing key (JWKS) and where the private key is kept')
-    .action(async (_o, cmd: Command) =>
-      withAgent(cmd, async ({ cfg, key }) => {
-        console.log(`kid ${key.kid}; private key in ${cfg.trust.keysDir} (mode 0600)`);
-        console.log(JSON.stringify(jwksOf(key), null, 2));
       }),
     );
 }

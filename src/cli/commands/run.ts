@@ -5,13 +5,14 @@ import { stringify } from 'yaml';
 import { approveAnswer, listAnswers, resultOf } from '../../answers/answers.js';
 import { configFileFrom, loadConfig } from '../../config/load.js';
 import { mappingDirectory, withMappingDirectory } from '../../config/schema.js';
+import { runDeliveryRound } from '../../exchange/delivery-round.js';
 import { deliverDue, queueApprovedAnswers } from '../../exchange/outbox.js';
 import { computeAnswers } from '../../pipeline/compute.js';
 import { importSource, latestSnapshotHash, summariseReport } from '../../pipeline/import.js';
 import { DEFAULT_SAMPLE, writeSample } from '../../sample/generate.js';
 import { startImportScheduler } from '../../scheduler/scheduler.js';
 import { isoInZone } from '../../scheduler/zoned-time.js';
-import { buildServer } from '../../server/app.js';
+import { buildAgentServer, buildServer } from '../../server/app.js';
 import { startKikStarterSim } from '../../sim/kik-starter.js';
 import { deliverySettings, openAgent, UsageError, wholeNumber } from '../context.js';
 import { answerRows, resultTable } from '../format.js';
@@ -25,7 +26,7 @@ export function registerRunCommands(program: Command): void {
     .option('-p, --port <n>', 'listen on this port instead of server.port', wholeNumber('--port'))
     .action(async (o: { port?: number }, cmd: Command) => {
       const ctx = await openAgent(cmd.optsWithGlobals().config as string | undefined, (cfg) => (o.port === undefined ? cfg : { ...cfg, server: { ...cfg.server, port: o.port } }));
-      const { cfg, db, key } = ctx;
+      const { cfg, db, trust } = ctx;
       const firstStart = !latestSnapshotHash(db);
       if (firstStart) console.log(`First start: importing ${mappingDirectory(cfg)}`);
       // Validates import.schedule first; on a first start (or after a missed run) it imports once now.
@@ -46,7 +47,7 @@ export function registerRunCommands(program: Command): void {
         }
         await computeAnswers(cfg, db, snapshot, 'agent');
       }
-      const app = await buildServer({ db, key, agentDid: cfg.agent.did });
+      const { app, didcomm } = await buildAgentServer({ db, cfg, trust });
       const address = await app.listen({ host: cfg.server.host, port: cfg.server.port });
       const s = deliverySettings(cfg);
       let busy = false;
@@ -54,8 +55,8 @@ export function registerRunCommands(program: Command): void {
         if (busy) return; // no overlap: one delivery round at a time
         busy = true;
         try {
-          await queueApprovedAnswers(db, key, s);
-          await deliverDue(db, s);
+          const round = await runDeliveryRound({ db, trust, cfg, settings: s });
+          for (const u of round.unsent) console.error(`request ${u.requestId}: response not sent: ${u.error}`);
         } catch (e) {
           console.error(`delivery round failed: ${(e as Error).message}`);
         } finally {
@@ -67,7 +68,8 @@ export function registerRunCommands(program: Command): void {
       const waiting = listAnswers(db, 'awaiting_approval');
       console.log(`kikv-agent (${cfg.agent.did}) listening on ${address}`);
       console.log(`  health      ${address}/health`);
-      console.log(`  keys        ${address}/.well-known/jwks.json`);
+      console.log(`  keys        ${address}/.well-known/jwks.json (${trust.mode} trust)`);
+      console.log(`  exchange    ${address}/didcomm (requests), ${address}/answers/:requestId (pull)${trust.mode === 'standalone' ? `, ${address}/oauth2/token` : ''}`);
       console.log(`  snapshot    ${snapshot} in ${join(cfg.storage.dataDir, 'snapshots')}`);
       console.log(`  answers     ${waiting.length} awaiting approval for ${cfg.indicators.reportingYear}: \`kikv answers list\`, then \`kikv answers approve ID --as NAME\``);
       console.log(`  delivery    to ${cfg.delivery.kikStarter.endpoint} (\`kikv outbox list\`)`);
@@ -81,6 +83,9 @@ export function registerRunCommands(program: Command): void {
       clearInterval(timer);
       await scheduler.stop();
       await app.close();
+      // A request being computed finishes (or is picked up again at the next start) before the database closes.
+      await didcomm.idle();
+      while (busy) await new Promise((r) => setTimeout(r, 50));
       ctx.close();
     });
 
@@ -103,7 +108,7 @@ export function registerRunCommands(program: Command): void {
       const { file: _file, ...demoCfg } = ctx.cfg;
       const demoConfigFile = join(dir, 'kikv.yaml');
       writeFileSync(demoConfigFile, stringify(demoCfg));
-      const app = await buildServer({ db: ctx.db, key: ctx.key, agentDid: ctx.cfg.agent.did });
+      const app = await buildServer({ db: ctx.db, cfg: ctx.cfg, trust: ctx.trust });
       const agentUrl = await app.listen({ host: '127.0.0.1', port: 0 });
       const sim = await startKikStarterSim({ did: ctx.cfg.delivery.kikStarter.did, agentDid: ctx.cfg.agent.did, agentJwks: `${agentUrl}/.well-known/jwks.json` });
       try {
@@ -119,9 +124,9 @@ export function registerRunCommands(program: Command): void {
         for (const { answer } of computed) approveAnswer(ctx.db, answer.id, board);
         console.log(`4. Approved by ${board}.`);
         const s = { ...deliverySettings(ctx.cfg), kikStarter: { ...ctx.cfg.delivery.kikStarter, endpoint: sim.endpoint } };
-        await queueApprovedAnswers(ctx.db, ctx.key, s, 'demo');
+        await queueApprovedAnswers(ctx.db, ctx.trust, s, 'demo');
         const outcomes = await deliverDue(ctx.db, s);
-        console.log(`5. Signed (ES256, kid ${ctx.key.kid}) and delivered to the simulated KIK-starter at ${sim.endpoint}:`);
+        console.log(`5. Signed (ES256, kid ${(await ctx.trust.jwks()).keys[0]?.kid}) and delivered to the simulated KIK-starter at ${sim.endpoint}:`);
         for (const r of sim.received) {
           console.log(`   message ${r.messageId} (thread ${r.thid}): ${r.verified ? `signature VERIFIED against ${agentUrl}/.well-known/jwks.json (kid ${r.kid})` : `REFUSED: ${r.problem}`}`);
           for (const item of r.resultset ?? []) {

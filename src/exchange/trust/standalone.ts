@@ -113,10 +113,12 @@ export class StandaloneTrust implements Trust, TokenIssuer {
   }
 
   /** A token from the peer's token endpoint, by an RFC 7523 assertion we sign; reused until shortly before it expires. */
-  async accessTokenFor(peer: string, service: string): Promise<string> {
+  async accessTokenFor(peer: string, service: string, opts: { refresh?: boolean } = {}): Promise<string> {
     const p = this.peerNamed(peer);
     if (!p.tokenEndpoint) throw new ExchangeError('e.p.xfer.no-token-endpoint', 502, `peer ${peer} (${p.name}) has no token endpoint; set trust.peers[].tokenEndpoint`);
     const cacheKey = `${peer} ${service}`;
+    // The peer refused the cached token (expired early, revoked, its server restarted): ask again.
+    if (opts.refresh) this.tokens.delete(cacheKey);
     const cached = this.tokens.get(cacheKey);
     const now = this.nowSeconds();
     if (cached && cached.until > now) return cached.token;
