@@ -176,7 +176,8 @@ export async function importedSample(): Promise<{ cfg: AgentConfig; packs: strin
 }
 
 /** A server with both plugins on 127.0.0.1 (port 0) over the imported sample's database. */
-export async function startStation(base: { cfg: AgentConfig; packs: string }, inbox: Partial<InboxSettings> = {}, shared?: Parties): Promise<Station> {
+/** `matrix` replaces the default (every pack item proven on oxigraph, jena the reference for queries we do not ship). */
+export async function startStation(base: { cfg: AgentConfig; packs: string }, inbox: Partial<InboxSettings> = {}, shared?: Parties, opts: { matrix?: EngineMatrix } = {}): Promise<Station> {
   const db = openDb(base.cfg.storage.dataDir);
   const parties = shared ?? (await Parties.create());
   const revoked = new Set<string>();
@@ -190,7 +191,7 @@ export async function startStation(base: { cfg: AgentConfig; packs: string }, in
     verifyPresentation,
   });
   const app = Fastify({ logger: false });
-  const didcomm = didcommRoutes({ db, trust: t, cfg: base.cfg, inbox: { maxBodyBytes: 64 * 1024, hardBodyLimit: 256 * 1024, maxCredentials: 5, maxSparqlChars: 20_000, ...inbox }, matrix: matrixProving(base.packs) });
+  const didcomm = didcommRoutes({ db, trust: t, cfg: base.cfg, inbox: { maxBodyBytes: 64 * 1024, hardBodyLimit: 256 * 1024, maxCredentials: 5, maxSparqlChars: 20_000, ...inbox }, matrix: opts.matrix ?? matrixProving(base.packs) });
   await app.register(didcomm);
   await app.register(answerPullRoutes({ db, trust: t }));
   await app.listen({ host: '127.0.0.1', port: 0 });
