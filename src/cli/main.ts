@@ -11,6 +11,7 @@ import { registerKeysCommands } from './commands/keys.js';
 import { registerReportCommands } from './commands/report.js';
 import { registerProfileCommands } from './commands/profile.js';
 import { registerRunCommands } from './commands/run.js';
+import { registerSimCommands } from './commands/sim.js';
 import { registerSourcesCommands } from './commands/sources.js';
 import { registerStatusCommand } from './commands/status.js';
 
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerKeysCommands(program);
   registerReportCommands(program);
   registerSourcesCommands(program);
+  registerSimCommands(program);
   registerStatusCommand(program);
   // Every subcommand reports usage errors the same way (exit 2) instead of exiting on its own.
   const override = (c: Command) => {

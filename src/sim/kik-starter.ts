@@ -45,6 +45,8 @@ export interface KikStarterSim {
   received: Reception[];
   /** Accepted messages, one per message id. */
   accepted(): Reception[];
+  /** Waits for the first verified message (a response, or with acceptProblemReports a report) about request `thid`. */
+  waitFor(thid: string, timeoutMs?: number): Promise<Reception>;
   close(): Promise<void>;
   app: FastifyInstance;
 }
@@ -55,11 +57,13 @@ export interface KikStarterSim {
  * A repeated message id is acknowledged but not counted twice (deliveries are idempotent).
  */
 export async function startKikStarterSim(opts: KikStarterSimOptions): Promise<KikStarterSim> {
-  const keys = typeof opts.agentJwks === 'string' ? createRemoteJWKSet(new URL(opts.agentJwks)) : createLocalJWKSet(opts.agentJwks);
+  const keys = agentKeys(opts.agentJwks);
   const received: Reception[] = [];
+  const waiting = new Set<() => void>();
   const record = (r: Reception) => {
     received.push(r);
     opts.onReception?.(r);
+    for (const w of [...waiting]) w();
   };
   const app = Fastify({ logger: false, bodyLimit: 10 * 1024 * 1024 });
   app.addContentTypeParser(DIDCOMM_PLAIN, { parseAs: 'string' }, (_req, body, done) => {
@@ -108,12 +112,60 @@ export async function startKikStarterSim(opts: KikStarterSimOptions): Promise<Ki
     endpoint: `${url}/didcomm`,
     received,
     accepted: () => received.filter((r) => r.verified && !r.duplicate),
+    waitFor: (thid, timeoutMs = 30_000) =>
+      new Promise<Reception>((resolve, reject) => {
+        const matching = () => received.find((r) => r.verified && !r.duplicate && (r.thid === thid || r.report?.pthid === thid));
+        const done = () => {
+          const r = matching();
+          if (!r) return;
+          clearTimeout(timer);
+          waiting.delete(done);
+          resolve(r);
+        };
+        const timer = setTimeout(() => {
+          waiting.delete(done);
+          reject(new Error(`no verified response or problem report about request ${thid} arrived within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiting.add(done);
+        done();
+      }),
     close: () => app.close(),
     app,
   };
 }
 
 type Verifier = Parameters<typeof compactVerify>[1];
+
+/** The datastation's keys to check a JWS with: its JWKS URL (fetched and cached) or the key set itself. */
+export function agentKeys(jwks: string | JSONWebKeySet): Verifier {
+  return typeof jwks === 'string' ? createRemoteJWKSet(new URL(jwks)) : createLocalJWKSet(jwks);
+}
+
+/** The outcome of checking a response message as the KIK-starter does. */
+export type ResponseCheck = Pick<Reception, 'verified' | 'problem' | 'kid' | 'resultset'>;
+
+/**
+ * Checks a DIDComm response as the KIK-starter does, whether it was pushed or pulled: type, thid, from =
+ * the datastation, to = us, the JWS verifies against the datastation's keys, every result id is
+ * `<thid>#<queryId>` with SPARQL JSON results. Never throws: `problem` says what is wrong.
+ */
+export function verifyResponse(msg: unknown, expect: { did: string; agentDid: string }, keys: Verifier): Promise<ResponseCheck> {
+  return check(msg as Partial<DidcommMessage>, expect, keys);
+}
+
+/**
+ * The same response with its JWS payload changed after signing (one result row dropped or a value
+ * altered): what a man in the middle would forward. A correct check must refuse it.
+ */
+export function tamperedResponse<M extends { body?: unknown }>(msg: M): M {
+  const jws = (msg.body as { response?: unknown } | undefined)?.response;
+  if (typeof jws !== 'string' || jws.split('.').length !== 3) throw new Error('the message has no compact JWS in body.response to tamper with');
+  const [header, payload, signature] = jws.split('.') as [string, string, string];
+  const text = Buffer.from(payload, 'base64url').toString('utf8');
+  // Change a digit when there is one (a forged count), else append a space: either way the signed bytes differ.
+  const forged = /\d/.test(text) ? text.replace(/\d/, (d) => String((Number(d) + 1) % 10)) : `${text} `;
+  return { ...msg, body: { ...(msg.body as object), response: `${header}.${Buffer.from(forged, 'utf8').toString('base64url')}.${signature}` } };
+}
 
 /** A problem report from the datastation: addressed to us, about a thread, with an e.p code and a comment. */
 function checkReport(msg: Partial<DidcommMessage>, opts: KikStarterSimOptions): Pick<Reception, 'verified' | 'problem' | 'kid' | 'resultset' | 'report'> {
@@ -128,7 +180,7 @@ function checkReport(msg: Partial<DidcommMessage>, opts: KikStarterSimOptions): 
   return { verified: true, problem: null, kid: null, resultset: null, report: { pthid: typeof msg.pthid === 'string' ? msg.pthid : null, code: body.code, comment: body.comment } };
 }
 
-async function check(msg: Partial<DidcommMessage>, opts: KikStarterSimOptions, keys: Verifier): Promise<Pick<Reception, 'verified' | 'problem' | 'kid' | 'resultset'>> {
+async function check(msg: Partial<DidcommMessage>, opts: { did: string; agentDid: string }, keys: Verifier): Promise<Pick<Reception, 'verified' | 'problem' | 'kid' | 'resultset'>> {
   const fail = (problem: string, kid: string | null = null) => ({ verified: false, problem, kid, resultset: null });
   if (typeof msg !== 'object' || msg === null) return fail('body is not a JSON object');
   if (msg.type !== RESPONSE_TYPE) return fail(`type is ${JSON.stringify(msg.type)}, expected ${RESPONSE_TYPE}`);
