@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { SignJWT } from 'jose';
+import { SignJWT, type JSONWebKeySet } from 'jose';
 import { parse, stringify } from 'yaml';
 import { loadConfig } from '../src/config/load.js';
 import { openDb } from '../src/db/open.js';
@@ -91,9 +91,10 @@ export interface ConsumerSide {
 /**
  * The consumer's side in standalone mode. Its authorisation server knows the agent as a peer by the
  * agent's JWKS file (our RFC 7523 assertions are checked against it); its DIDComm endpoint accepts
- * only tokens it issued to the sender, and verifies our JWS against the JWKS `agentJwks` (our URL).
+ * only tokens it issued to the sender, and verifies our JWS against `agentJwks` (our JWKS URL, or the
+ * key set itself when the agent may be down while the consumer checks).
  */
-export async function startConsumerSide(o: { agentKeysDir: string; agentJwks: () => string; beforeHandle?: (msg: unknown) => Promise<void> }): Promise<ConsumerSide> {
+export async function startConsumerSide(o: { agentKeysDir: string; agentJwks: () => string | JSONWebKeySet; beforeHandle?: (msg: unknown) => Promise<void> }): Promise<ConsumerSide> {
   const dir = tempDir('kikv-consumer-');
   const agentJwksFile = join(dir, 'agent.jwks.json');
   writeFileSync(agentJwksFile, JSON.stringify(jwksOfKeyring(await loadKeyring(o.agentKeysDir))));
