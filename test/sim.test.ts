@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { approveAnswer } from '../src/answers/answers.js';
-import type { AgentConfig } from '../src/config/schema.js';
+import { createServer } from 'node:net';
+import { loadConfig } from '../src/config/load.js';
+import type { AgentConfig, PeerConfig } from '../src/config/schema.js';
+import { simPeers, simRequest } from '../src/cli/commands/sim.js';
+import { responseFor } from '../src/exchange/requests.js';
 import { openDb, type Db } from '../src/db/open.js';
 import { verifyPresentation } from '../src/exchange/credentials/index.js';
 import { deliverDue, queueResponse } from '../src/exchange/outbox.js';
@@ -23,6 +27,18 @@ import { importedSample, matrixProving } from './inbox-fixtures.js';
 import { runCli, spawnCli, tempDir, writeConfig } from './helpers.js';
 
 const CONSUMER = 'did:web:kik-starter.test';
+
+/** A port nobody listens on now, for a server whose URL must be configured before it starts. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
 const ISSUER = 'did:web:beheer.test';
 const PROFILE = 'zorginstituut-verpleeghuiszorg';
 const VERSION = '2023.1.0';
@@ -72,10 +88,17 @@ describe('the simulator: beheerorganisatie, KIK-starter requester and receiver, 
   let cliConfig: string;
   const counts = () => (agent.db.prepare('SELECT COUNT(*) AS n FROM requests').get() as { n: number }).n;
   const query = (item: string) => packItemQuery(base.packs, PROFILE, VERSION, item, 2023);
+  let peersAt: string;
+  const peersDir = (name: string) => join(peersAt, `${name}.jwks.json`);
+  const settings = { from: 'did:web:datastation.test', kikStarter: { did: CONSUMER, endpoint: 'http://127.0.0.1:9/unused' }, retry: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 }, timeoutMs: 5000 };
+  /** The agent's trust as its delivery uses it, with consumers' endpoints and token endpoints in trust.peers. */
+  const deliveryTrust = (peers: PeerConfig[]) =>
+    new StandaloneTrust({ did: base.cfg.agent.did, keysDir: base.cfg.trust.keysDir, tokenEndpoint: `${agent.url}/oauth2/token`, peers: peers.map((p, i) => peerOf(p, i)), trustedIssuers: [], isRevoked: async () => false, verifyPresentation });
 
   beforeAll(async () => {
     base = await importedSample();
     const dir = tempDir('kikv-sim-peers-');
+    peersAt = dir;
     consumer = await newSimParty(CONSUMER);
     revoked = join(dir, 'revoked.txt');
     writeFileSync(revoked, '');
@@ -180,16 +203,23 @@ describe('the simulator: beheerorganisatie, KIK-starter requester and receiver, 
     expect(tampered.check!.verified).toBe(false);
     expect(tampered.check!.problem).toMatch(/signature does not verify against the datastation's JWKS/);
 
-    const starter = await startKikStarterSim({ did: CONSUMER, agentDid: base.cfg.agent.did, agentJwks: `${agent.url}/.well-known/jwks.json`, acceptProblemReports: true });
+    // The KIK-starter with its own token endpoint; the agent delivers through its trust adapter (token, endpoint from trust.peers).
+    const starter = await startKikStarterSim({ did: CONSUMER, agentDid: base.cfg.agent.did, agentJwks: `${agent.url}/.well-known/jwks.json`, acceptProblemReports: true, tokenKey: consumer });
     try {
+      const delivery = deliveryTrust([{ did: CONSUMER, name: 'KIK-starter', roles: ['consumer'], jwks: peersDir('consumer'), endpoint: starter.endpoint, tokenEndpoint: starter.tokenEndpoint! }]);
       const response = pulled.body as DidcommMessage;
-      const bad = await fetch(starter.endpoint, { method: 'POST', headers: { 'content-type': 'application/didcomm-plain+json' }, body: JSON.stringify({ ...tamperedResponse(response), id: 'forwarded-copy' }) });
+      const post = (msg: unknown, token?: string) => fetch(starter.endpoint, { method: 'POST', headers: { 'content-type': 'application/didcomm-plain+json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(msg) });
+      const noToken = await post(response);
+      expect(noToken.status).toBe(401);
+      const token = await delivery.accessTokenFor(CONSUMER, 'didcomm-service-kikv');
+      expect(decodeJwt(token)).toMatchObject({ iss: CONSUMER, sub: base.cfg.agent.did });
+      const bad = await post({ ...tamperedResponse(response), id: 'forwarded-copy' }, token);
       expect(bad.status).toBe(400);
       expect(((await bad.json()) as { body: { code: string; comment: string } }).body).toMatchObject({ code: 'e.p.msg.invalid-response', comment: expect.stringMatching(/signature does not verify/) });
       // The agent's outbox pushes the real response; the KIK-starter verifies it and matches it to the request.
-      queueResponse(agent.db, { message: response, answerIds: [], endpoint: starter.endpoint });
-      const outcomes = await deliverDue(agent.db, { from: base.cfg.agent.did, kikStarter: { did: CONSUMER, endpoint: starter.endpoint }, retry: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 }, timeoutMs: 5000 }, new Date(), 'agent', { withoutTrust: () => true });
-      expect(outcomes.length).toBe(1);
+      queueResponse(agent.db, { message: response, answerIds: [] });
+      const outcomes = await deliverDue(agent.db, settings, new Date(), 'agent', { trust: delivery });
+      expect(outcomes.map((o) => o.status)).toEqual(['delivered']);
       const got = await starter.waitFor(id, 5000);
       expect(got).toMatchObject({ verified: true, thid: id, messageId: response.id });
       expect(got.resultset!.length).toBe(2);
@@ -198,6 +228,35 @@ describe('the simulator: beheerorganisatie, KIK-starter requester and receiver, 
       await starter.close();
     }
   }, 120_000);
+
+  it('kikv sim request --listen: the agent pushes the approved answer to the simulator, which verifies and prints it', async () => {
+    const port = await freePort();
+    const cfg = loadConfig(cliConfig);
+    const dir = join(cfg.storage.dataDir, 'sim');
+    const delivery = deliveryTrust(simPeers(dir, `http://127.0.0.1:${port}`).map((p) => ({ ...p, roles: p.roles as Array<'consumer' | 'issuer'> })));
+    const lines: string[] = [];
+    const run = simRequest(cfg, { indicators: ['ps-1.5'], year: 2023, agent: agent.url, agentDid: base.cfg.agent.did, format: 'ldp', pull: false, timeoutSeconds: 30, listen: port }, (l) => lines.push(l));
+    // The agent's side: the board approves, the response is queued and delivered through the trust adapter.
+    let delivered = false;
+    const agentSide = setInterval(() => {
+      void (async () => {
+        const req = agent.db.prepare("SELECT id FROM requests WHERE consumer = 'did:web:kik-starter.sim' AND response IS NULL AND status NOT IN ('accepted', 'computing') ORDER BY created_at DESC LIMIT 1").get() as { id: string } | undefined;
+        if (!req || delivered) return;
+        for (const { answer_id } of agent.db.prepare("SELECT l.answer_id FROM request_answers l JOIN answers a ON a.id = l.answer_id WHERE l.request_id = ? AND a.status = 'awaiting_approval'").all(req.id) as Array<{ answer_id: string }>) approveAnswer(agent.db, answer_id, 'bestuurder');
+        const msg = await responseFor(agent.db, agent.trust, req.id);
+        if (!msg) return;
+        delivered = true;
+        queueResponse(agent.db, { message: msg, answerIds: [] });
+        await deliverDue(agent.db, settings, new Date(), 'agent', { trust: delivery });
+      })();
+    }, 300);
+    const code = await run.finally(() => clearInterval(agentSide));
+    const out = lines.join('\n');
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/Waiting up to 30 s for the agent to push the answer to http:\/\/127\.0\.0\.1:\d+\/didcomm/);
+    expect(out).toMatch(/Received message \S+ \(thread \S+\) at http:\/\/127\.0\.0\.1:\d+\/didcomm: verified/);
+    expect(out).toMatch(/Pushed response \S+ verified \(thid \S+, signed with kid \S+\):\n {2}\S+#[0-9a-f-]{36}\n {4}\S+=/);
+  }, 90_000);
 
   it('kikv sim request --help says how to set it up; a run against the agent sends, polls, and prints the verified rows', async () => {
     const help = await runCli(['sim', 'request', '--help']);

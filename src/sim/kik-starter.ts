@@ -1,6 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { compactVerify, createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { compactVerify, createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, importJWK, jwtVerify, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
 import { DIDCOMM_PLAIN, PROBLEM_REPORT_TYPE, problemReport, RESPONSE_TYPE, type DidcommMessage, type ResultSetPayload } from '../exchange/messages.js';
+import { OAuthError, type TokenIssuer } from '../exchange/trust/oauth.js';
+import { KIKV_SERVICE } from '../exchange/types.js';
+import { tokenRoutes } from '../server/token.js';
 
 /** What the simulated KIK-starter did with one incoming message. */
 export interface Reception {
@@ -37,11 +41,20 @@ export interface KikStarterSimOptions {
   requireToken?: (token: string | undefined, from: unknown) => Promise<void>;
   /** Also accept DIDComm problem reports from the datastation (recorded with `report`). */
   acceptProblemReports?: boolean;
+  /**
+   * Run our own token endpoint (POST /oauth2/token, RFC 7523) with this key, as a KIK-starter's
+   * authorisation server does: the datastation gets an access token with an assertion signed by its
+   * key (checked against `agentJwks`), and every POST to /didcomm must carry one of these tokens
+   * (unless `requireToken` decides otherwise).
+   */
+  tokenKey?: { kid: string; privateKey: CryptoKey; publicJwk: JWK };
 }
 
 export interface KikStarterSim {
   url: string;
   endpoint: string;
+  /** Our token endpoint (with tokenKey), for the datastation's trust.peers[].tokenEndpoint. */
+  tokenEndpoint?: string;
   received: Reception[];
   /** Accepted messages, one per message id. */
   accepted(): Reception[];
@@ -74,14 +87,19 @@ export async function startKikStarterSim(opts: KikStarterSimOptions): Promise<Ki
     }
   });
 
+  let tokenEndpoint = '';
+  const tokens = opts.tokenKey ? simTokenIssuer(opts, keys, () => tokenEndpoint) : undefined;
+  if (tokens) await app.register(tokenRoutes(tokens.issuer));
+  const requireToken = opts.requireToken ?? tokens?.require;
+
   app.post('/didcomm', async (req, reply) => {
     await opts.beforeHandle?.(req.body);
     const msg = req.body as Partial<DidcommMessage>;
     const base = { messageId: typeof msg?.id === 'string' ? msg.id : null, thid: typeof msg?.thid === 'string' ? msg.thid : null, receivedAt: new Date().toISOString() };
-    if (opts.requireToken) {
+    if (requireToken) {
       const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
       try {
-        await opts.requireToken(token, msg?.from);
+        await requireToken(token, msg?.from);
       } catch (e) {
         const problem = `access token refused: ${(e as Error).message}`;
         record({ ...base, verified: false, duplicate: false, problem, kid: null, resultset: null });
@@ -107,9 +125,11 @@ export async function startKikStarterSim(opts: KikStarterSimOptions): Promise<Ki
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
+  if (tokens) tokenEndpoint = `${url}/oauth2/token`;
   return {
     url,
     endpoint: `${url}/didcomm`,
+    ...(tokens ? { tokenEndpoint } : {}),
     received,
     accepted: () => received.filter((r) => r.verified && !r.duplicate),
     waitFor: (thid, timeoutMs = 30_000) =>
@@ -135,6 +155,67 @@ export async function startKikStarterSim(opts: KikStarterSimOptions): Promise<Ki
 }
 
 type Verifier = Parameters<typeof compactVerify>[1];
+
+/**
+ * The KIK-starter's authorisation server for the datastation: redeems the datastation's RFC 7523
+ * assertion (iss = sub = its DID, aud = our token endpoint or DID, signed with a key of its JWKS, fresh
+ * jti) for a short-lived at+jwt, and checks such tokens on /didcomm.
+ */
+function simTokenIssuer(opts: KikStarterSimOptions, agentVerifier: Verifier, endpoint: () => string): { issuer: TokenIssuer; require: NonNullable<KikStarterSimOptions['requireToken']> } {
+  const key = opts.tokenKey!;
+  const seen = new Set<string>();
+  let publicKey: CryptoKey | undefined;
+  const grant = (m: string) => new OAuthError('invalid_grant', 400, m);
+  const own = async (token: string) => {
+    publicKey ??= (await importJWK(key.publicJwk, 'ES256')) as CryptoKey;
+    return (await jwtVerify(token, publicKey, { algorithms: ['ES256'], issuer: opts.did, audience: opts.did, typ: 'at+jwt', requiredClaims: ['sub', 'exp'] })).payload;
+  };
+  const issuer: TokenIssuer = {
+    async tokenForAssertion(assertion, scope) {
+      if ((scope ?? KIKV_SERVICE) !== KIKV_SERVICE) throw new OAuthError('invalid_scope', 400, `scope must be "${KIKV_SERVICE}"`);
+      let claims;
+      try {
+        claims = (await jwtVerify(assertion, agentVerifier as Parameters<typeof jwtVerify>[1], { algorithms: ['ES256'], issuer: opts.agentDid, subject: opts.agentDid, audience: [endpoint(), opts.did], requiredClaims: ['exp', 'jti'], clockTolerance: 30 })).payload;
+      } catch (e) {
+        if (e instanceof joseErrors.JWTClaimValidationFailed) throw grant(`the assertion's ${e.claim} claim is wrong (${e.reason}); iss and sub must be ${opts.agentDid}, aud ${endpoint()}`);
+        if (e instanceof joseErrors.JWTExpired) throw grant('the assertion expired; sign a fresh one');
+        throw new OAuthError('invalid_client', 401, `the assertion is not signed by a key of ${opts.agentDid} (${(e as Error).message})`);
+      }
+      if (seen.has(String(claims.jti))) throw grant(`jti ${String(claims.jti)} was already used`);
+      seen.add(String(claims.jti));
+      const access = await new SignJWT({ service: KIKV_SERVICE, scope: KIKV_SERVICE, client_id: opts.agentDid })
+        .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'at+jwt' })
+        .setIssuer(opts.did)
+        .setAudience(opts.did)
+        .setSubject(opts.agentDid)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .setJti(randomUUID())
+        .sign(key.privateKey);
+      return { access_token: access, token_type: 'Bearer', expires_in: 300, scope: KIKV_SERVICE };
+    },
+    async introspect(token) {
+      try {
+        const c = await own(token);
+        return { active: true, iss: c.iss, sub: c.sub, aud: opts.did, service: c.service as string, scope: c.scope as string, exp: c.exp };
+      } catch {
+        return { active: false };
+      }
+    },
+  };
+  const require = async (token: string | undefined, from: unknown) => {
+    if (!token) throw new Error(`no bearer token; obtain one from ${endpoint()}`);
+    let c;
+    try {
+      c = await own(token);
+    } catch (e) {
+      throw new Error(`the token is not one of ours (${(e as Error).message})`);
+    }
+    if (c.sub !== from) throw new Error(`the token was issued to ${String(c.sub)}, the message is from ${String(from)}`);
+    if (c.service !== KIKV_SERVICE) throw new Error(`the token is for ${String(c.service)}, not ${KIKV_SERVICE}`);
+  };
+  return { issuer, require };
+}
 
 /** The datastation's keys to check a JWS with: its JWKS URL (fetched and cached) or the key set itself. */
 export function agentKeys(jwks: string | JSONWebKeySet): Verifier {

@@ -6,6 +6,7 @@ import { configFileFrom, loadConfig } from '../../config/load.js';
 import type { AgentConfig } from '../../config/schema.js';
 import { Beheerorganisatie, jwksFileOf, loadOrCreateSimParty, packItemIds, packItemQuery, type PackQuery } from '../../sim/beheerorganisatie.js';
 import { groupsByParameters, isMisbehaviour, MISBEHAVIOURS, Requester, RequesterError, resultRows, type Misbehaviour } from '../../sim/requester.js';
+import { startKikStarterSim, type KikStarterSim } from '../../sim/kik-starter.js';
 import { UsageError, wholeNumber } from '../context.js';
 
 /** The simulator's parties: what the agent's trust.peers must name. */
@@ -17,21 +18,28 @@ Set-up (once): the simulator keeps its keys in <storage.dataDir>/sim (created on
 agent must know both simulated parties: run \`kikv sim peers\` and add the printed entries to
 trust.peers of the agent's configuration (the KIK-starter as consumer, the beheerorganisatie as
 issuer), then restart the agent (kikv serve). For --misbehave revoked-credential the agent needs
-trust.revokedCredentials: the simulator writes the revoked id into that file.
+trust.revokedCredentials: the simulator writes the revoked id into that file. To receive answers
+pushed by the agent, pick a port: \`kikv sim peers --listen 8091\` adds the KIK-starter's endpoint and
+token endpoint to the entries, and \`kikv sim request --listen 8091\` receives there.
 `;
 
-/** The trust.peers entries the agent needs for the simulator, with the JWKS files in `dir`. */
-export function simPeers(dir: string): Array<{ did: string; name: string; roles: string[]; jwks: string }> {
+/**
+ * The trust.peers entries the agent needs for the simulator, with the JWKS files in `dir`; with
+ * `listen` (the simulator's receiving base URL) also where the agent pushes answers and gets its token.
+ */
+export function simPeers(dir: string, listen?: string): Array<{ did: string; name: string; roles: string[]; jwks: string; endpoint?: string; tokenEndpoint?: string }> {
   return [
-    { did: SIM_CONSUMER_DID, name: 'KIK-starter (kikv sim)', roles: ['consumer'], jwks: jwksFileOf(dir, 'kik-starter') },
+    { did: SIM_CONSUMER_DID, name: 'KIK-starter (kikv sim)', roles: ['consumer'], jwks: jwksFileOf(dir, 'kik-starter'), ...(listen ? { endpoint: `${listen}/didcomm`, tokenEndpoint: `${listen}/oauth2/token` } : {}) },
     { did: SIM_ISSUER_DID, name: 'beheerorganisatie (kikv sim)', roles: ['issuer'], jwks: jwksFileOf(dir, 'beheerorganisatie') },
   ];
 }
 
 /** The configuration snippet an operator pastes into the agent's config. */
-export function peersSnippet(dir: string): string {
-  return stringify({ trust: { peers: simPeers(dir) } }).trimEnd();
+export function peersSnippet(dir: string, listen?: string): string {
+  return stringify({ trust: { peers: simPeers(dir, listen) } }).trimEnd();
 }
+
+const listenUrl = (port: number | undefined) => (port === undefined ? undefined : `http://127.0.0.1:${port}`);
 
 export function simDirOf(cfg: AgentConfig): string {
   return join(cfg.storage.dataDir, 'sim');
@@ -54,6 +62,8 @@ export interface SimRequestOptions {
   pull: boolean;
   timeoutSeconds: number;
   misbehave?: Misbehaviour;
+  /** Receive pushed answers and problem reports on 127.0.0.1 at this port (with our own token endpoint). */
+  listen?: number;
 }
 
 /**
@@ -71,17 +81,32 @@ export async function simRequest(cfg: AgentConfig, o: SimRequestOptions, print: 
   }
   if (o.misbehave === 'revoked-credential' && !existsSync(issuer.revocationFile!)) writeFileSync(issuer.revocationFile!, '');
   const requester = new Requester({ party: requesterParty, issuer, agentUrl: o.agent, agentDid: o.agentDid });
-  const peersHelp = `The agent must list the simulator's parties in trust.peers; add to its configuration and restart it:\n${peersSnippet(dir)}`;
-
-  const groups = groupsByParameters(queries);
-  if (groups.length > 1) print(`${o.indicators.join(', ')} take different parameters; a message carries one param_values, so they go in ${groups.length} requests.`);
-  let code = 0;
-  for (const group of groups) code = Math.max(code, await exchange(requester, group, o, print, peersHelp));
-  return code;
+  const peersHelp = `The agent must list the simulator's parties in trust.peers; add to its configuration and restart it:\n${peersSnippet(dir, listenUrl(o.listen))}`;
+  const starter =
+    o.listen === undefined
+      ? undefined
+      : await startKikStarterSim({
+          did: requesterParty.did,
+          agentDid: o.agentDid,
+          agentJwks: `${o.agent.replace(/\/+$/, '')}/.well-known/jwks.json`,
+          port: o.listen,
+          acceptProblemReports: true,
+          tokenKey: requesterParty,
+          onReception: (r) => print(`Received ${r.report ? `problem report ${r.report.code} about ${r.report.pthid}` : `message ${r.messageId} (thread ${r.thid})`} at ${listenUrl(o.listen)}/didcomm: ${r.duplicate ? 'a repeat, acknowledged' : r.verified ? 'verified' : `REFUSED: ${r.problem}`}`),
+        });
+  try {
+    const groups = groupsByParameters(queries);
+    if (groups.length > 1) print(`${o.indicators.join(', ')} take different parameters; a message carries one param_values, so they go in ${groups.length} requests.`);
+    let code = 0;
+    for (const group of groups) code = Math.max(code, await exchange(requester, group, o, print, peersHelp, starter));
+    return code;
+  } finally {
+    await starter?.close();
+  }
 }
 
 /** One request for queries that share their parameter values: send, report, and with --pull wait for the verified answer. */
-async function exchange(requester: Requester, queries: PackQuery[], o: SimRequestOptions, print: (line: string) => void, peersHelp: string): Promise<number> {
+async function exchange(requester: Requester, queries: PackQuery[], o: SimRequestOptions, print: (line: string) => void, peersHelp: string, starter?: KikStarterSim): Promise<number> {
   let sent;
   try {
     sent = await requester.request({ queries, format: o.format, paramValues: queries[0]!.params, ...(o.misbehave ? { misbehave: o.misbehave } : {}) });
@@ -112,8 +137,24 @@ async function exchange(requester: Requester, queries: PackQuery[], o: SimReques
     if (code === 'e.p.req.unknown-key' || code === 'e.p.req.credential-untrusted-issuer') print(peersHelp);
     return 1;
   }
+  if (!o.pull && starter) {
+    print(`Waiting up to ${o.timeoutSeconds} s for the agent to push the answer to ${starter.endpoint} (after the provider's board approves) ...`);
+    let got;
+    try {
+      got = await starter.waitFor(m.id, o.timeoutSeconds * 1000);
+    } catch (e) {
+      print(`${(e as Error).message}. Is the agent's trust.peers entry for ${m.from} given endpoint and tokenEndpoint (kikv sim peers --listen ${o.listen})?`);
+      return 1;
+    }
+    if (got.report) {
+      print(`The agent reported a problem with request ${m.id}: ${got.report.code}: ${got.report.comment}`);
+      return 1;
+    }
+    printRows(`Pushed response ${String(got.messageId)} verified (thid ${m.id}, signed with kid ${got.kid}):`, got.resultset!, print);
+    return 0;
+  }
   if (!o.pull) {
-    print(`Pull the answer later with GET ${o.agent}/answers/${m.id} (or run again with --pull).`);
+    print(`Pull the answer later with GET ${o.agent}/answers/${m.id} (or run again with --pull, or --listen to receive it pushed).`);
     return 0;
   }
   print(`Polling ${o.agent}/answers/${m.id} until the provider's board approves (timeout ${o.timeoutSeconds} s) ...`);
@@ -145,13 +186,17 @@ async function exchange(requester: Requester, queries: PackQuery[], o: SimReques
     print(`Response ${String(pulled.body.id)} REFUSED: ${check.problem}`);
     return 1;
   }
-  print(`Response ${String(pulled.body.id)} verified (thid ${m.id}, signed with kid ${check.kid}):`);
-  for (const r of resultRows(check.resultset!)) {
+  printRows(`Response ${String(pulled.body.id)} verified (thid ${m.id}, signed with kid ${check.kid}):`, check.resultset!, print);
+  return 0;
+}
+
+function printRows(title: string, resultset: Parameters<typeof resultRows>[0], print: (line: string) => void): void {
+  print(title);
+  for (const r of resultRows(resultset)) {
     print(`  ${r.id}`);
     for (const row of r.rows) print(`    ${Object.entries(row).map(([k, v]) => `${k}=${v}`).join('  ')}`);
     if (r.rows.length === 0) print('    (no rows)');
   }
-  return 0;
 }
 
 function profileWithItems(cfg: AgentConfig, items: string[]): { profile: string; version: string } {
@@ -180,13 +225,14 @@ Subcommands: \`kikv sim peers\` (set-up), \`kikv sim request\` (send a validated
     .command('peers')
     .description('create the simulator\'s keys (first use) and print the trust.peers entries the agent needs')
     .option('--json', 'print the entries as JSON')
-    .action(async (o: { json?: boolean }, cmd: Command) => {
+    .option('--listen <port>', 'the port `sim request --listen` receives pushed answers on: adds endpoint and tokenEndpoint', wholeNumber('--listen'))
+    .action(async (o: { json?: boolean; listen?: number }, cmd: Command) => {
       const cfg = configOf(cmd);
       const { dir } = await simParties(cfg);
-      if (o.json) console.log(JSON.stringify(simPeers(dir), null, 2));
+      if (o.json) console.log(JSON.stringify(simPeers(dir, listenUrl(o.listen)), null, 2));
       else {
         console.log(`# The simulator's keys are in ${dir}. Add to the agent's configuration and restart it:`);
-        console.log(peersSnippet(dir));
+        console.log(peersSnippet(dir, listenUrl(o.listen)));
       }
     });
   sim
@@ -198,7 +244,8 @@ Subcommands: \`kikv sim peers\` (set-up), \`kikv sim request\` (send a validated
     .option('--agent-did <did>', 'the agent\'s DID (default: agent.did of the configuration)')
     .addOption(new Option('--format <format>', 'proof format of the credentials and presentation').choices(['ldp', 'jwt']).default('ldp'))
     .option('--pull', 'poll GET /answers/:id until the approved response arrives, verify it and print its rows')
-    .option('--timeout <seconds>', 'how long --pull waits', wholeNumber('--timeout'), 600)
+    .option('--listen <port>', 'receive the pushed answer (and problem reports) on 127.0.0.1:<port>; without --pull, wait for it', wholeNumber('--listen'))
+    .option('--timeout <seconds>', 'how long --pull or --listen waits', wholeNumber('--timeout'), 600)
     .option('--misbehave <kind>', `send a request the agent must refuse: ${Object.keys(MISBEHAVIOURS).join(', ')}`, (v: string) => {
       if (!isMisbehaviour(v)) throw new InvalidArgumentError(`--misbehave must be one of ${Object.keys(MISBEHAVIOURS).join(', ')}`);
       return v;
@@ -208,13 +255,13 @@ Misbehaviours and the refusal a datastation must answer with:
 ${Object.entries(MISBEHAVIOURS).map(([k, v]) => `  ${k.padEnd(26)} ${v.what}${v.code !== 'none' ? ` -> HTTP ${v.status} ${v.code}` : ' (use with --pull)'}`).join('\n')}
 
 Example: kikv sim request --indicator ps-1.2 ps-1.3 --year 2023 --pull`)
-    .action(async (o: { indicator: string[]; year?: number; agent?: string; agentDid?: string; format: 'ldp' | 'jwt'; pull?: boolean; timeout: number; misbehave?: Misbehaviour }, cmd: Command) => {
+    .action(async (o: { indicator: string[]; year?: number; agent?: string; agentDid?: string; format: 'ldp' | 'jwt'; pull?: boolean; listen?: number; timeout: number; misbehave?: Misbehaviour }, cmd: Command) => {
       const cfg = configOf(cmd);
       if (o.misbehave === 'tampered-response' && !o.pull) throw new UsageError('--misbehave tampered-response tampers with the answer it pulls: add --pull');
       try {
         process.exitCode = await simRequest(
           cfg,
-          { indicators: o.indicator, year: o.year ?? cfg.indicators.reportingYear, agent: o.agent ?? cfg.server.publicUrl, agentDid: o.agentDid ?? cfg.agent.did, format: o.format, pull: o.pull ?? false, timeoutSeconds: o.timeout, ...(o.misbehave ? { misbehave: o.misbehave } : {}) },
+          { indicators: o.indicator, year: o.year ?? cfg.indicators.reportingYear, agent: o.agent ?? cfg.server.publicUrl, agentDid: o.agentDid ?? cfg.agent.did, format: o.format, pull: o.pull ?? false, timeoutSeconds: o.timeout, ...(o.misbehave ? { misbehave: o.misbehave } : {}), ...(o.listen !== undefined ? { listen: o.listen } : {}) },
           (l) => console.log(l),
         );
       } catch (e) {
