@@ -21,11 +21,14 @@ import { JWT_BEARER } from '../src/exchange/trust/oauth.js';
 import { StandaloneTrust } from '../src/exchange/trust/index.js';
 import { peerOf } from '../src/exchange/trust/peers.js';
 import { KIKV_SERVICE } from '../src/exchange/types.js';
+import { queryKey } from '../src/engines/routing.js';
+import { loadPack } from '../src/indicators/pack.js';
+import { loadMatrix } from '../src/indicators/run-profile.js';
 import { importSource } from '../src/pipeline/import.js';
 import { writeSample } from '../src/sample/generate.js';
 import { tokenRoutes } from '../src/server/token.js';
 import { startKikStarterSim, type KikStarterSim } from '../src/sim/kik-starter.js';
-import { tempDir, writeConfig } from './helpers.js';
+import { ROOT, tempDir, writeConfig } from './helpers.js';
 import { CONSUMER, ISSUER, Parties } from './inbox-fixtures.js';
 
 export const AGENT = 'did:web:datastation.test';
@@ -173,4 +176,21 @@ export function linkedAnswerIds(dataDir: string, requestId: string): string[] {
   } finally {
     db.close();
   }
+}
+
+/**
+ * `n` personnel items of the shipped pack whose current query text the conformance matrix proves on
+ * an engine that runs in-process here (no JVM needed): a request for them is computed, not refused as unproven (a query being edited in the
+ * checkout is unproven until the matrix is rerun, and is skipped here).
+ */
+const IN_PROCESS_ENGINES = ['oxigraph', 'comunica'];
+export function provenItems(n: number): string[] {
+  const pack = loadPack(join(ROOT, 'queries'), 'zorginstituut-verpleeghuiszorg', '2023.1.0');
+  const matrix = loadMatrix();
+  const proven = pack.manifest.indicators
+    .map((i) => i.id)
+    .filter((id) => /^ps-1\.\d+$/.test(id) && pack.queries.has(id))
+    .filter((id) => Object.entries(matrix.queries[queryKey(id, pack.queries.get(id)!.sha256)]?.engines ?? {}).some(([engine, e]) => IN_PROCESS_ENGINES.includes(engine) && e.verdict === 'same'));
+  if (proven.length < n) throw new Error(`only ${proven.length} ps-1.x items are proven in the conformance matrix; rerun npm run conformance:engines`);
+  return proven.slice(0, n);
 }

@@ -1,18 +1,24 @@
+import { existsSync } from 'node:fs';
 import { compactVerify, createRemoteJWKSet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approveAnswer } from '../src/answers/answers.js';
 import { listAudit } from '../src/audit/log.js';
 import { openAgent, type AgentContext } from '../src/cli/context.js';
 import { openDb } from '../src/db/open.js';
 import { listOutboxEntries } from '../src/exchange/outbox.js';
 import { RESPONSE_TYPE } from '../src/exchange/messages.js';
 import { buildAgentServer, type AgentServer } from '../src/server/app.js';
-import { agentToken, importedAgent, linkedAnswerIds, rewriteConfig, standaloneTrustSection, startConsumerSide, AGENT, CONSUMER, type ConsumerSide } from './exchange-agent.js';
-import { runCli } from './helpers.js';
-import { message, packQuery, Parties } from './inbox-fixtures.js';
-import { ROOT } from './helpers.js';
+import { agentToken, provenItems, importedAgent, linkedAnswerIds, rewriteConfig, standaloneTrustSection, startConsumerSide, AGENT, CONSUMER, type ConsumerSide } from './exchange-agent.js';
+import { ROOT, runCli } from './helpers.js';
+import { ISSUER, message, packQuery, Parties } from './inbox-fixtures.js';
+import { encodePresentation, issueValidatedQueryCredential, presentCredentials } from '../src/exchange/credentials/index.js';
+import { KIKV_SERVICE } from '../src/exchange/types.js';
+import { loadPack } from '../src/indicators/pack.js';
+import { startKikStarterSim, type KikStarterSim } from '../src/sim/kik-starter.js';
+import { startNutsNodeSim, type NutsNodeSim } from '../src/sim/nuts-node.js';
 
 /** Three pack items in one presentation: the SPARQL is the pack's, so each is matched by its hash. */
-const ITEMS = ['ps-1.2', 'ps-1.3', 'ps-1.4'];
+const ITEMS = provenItems(3);
 
 async function json(res: Response): Promise<{ status: number; body: Record<string, any> }> {
   return { status: res.status, body: (await res.json()) as Record<string, any> };
@@ -73,12 +79,12 @@ describe('exchange end to end, standalone trust', () => {
 
     const answerIds = linkedAnswerIds(ctx.cfg.storage.dataDir, msg.id as string);
     expect(answerIds).toHaveLength(ITEMS.length);
-    // Every approval but the last: nothing is sent, the request still waits.
-    for (const id of answerIds.slice(0, -1)) {
-      const r = await runCli(['answers', 'approve', id, '--as', 'R. van Bestuur', '--config', cfgFile]);
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toContain(`Request ${msg.id} still waits for the approval of its other answers`);
-    }
+    // Every approval but the last (the first through the CLI, the others directly, to keep the test
+    // short): nothing is sent, the request still waits.
+    const first = await runCli(['answers', 'approve', answerIds[0]!, '--as', 'R. van Bestuur', '--config', cfgFile]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain(`Request ${msg.id} still waits for the approval of its other answers`);
+    for (const id of answerIds.slice(1, -1)) approveAnswer(ctx.db, id, 'R. van Bestuur');
     expect(consumer.sim!.received).toHaveLength(0);
     expect((await pull()).status).toBe(202);
 
@@ -128,5 +134,109 @@ describe('exchange end to end, standalone trust', () => {
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toContain(pushed.messageId!);
     expect(list.stdout).toMatch(/response\s+\S+\s+did:web:kik-starter\.test\s+delivered/);
+  }, 120_000);
+});
+
+/**
+ * The same exchange with `trust.mode: nuts` against the Nuts v5 node test double (src/sim/nuts-node.ts,
+ * built from the node's published API). What differs from standalone, because the double is one node
+ * for every party and does less than a real one: the consumer's access token is minted by the double
+ * (`issueToken`, as the node's n2n token endpoint would issue it) instead of an RFC 7523 exchange with
+ * us; the double checks the presentation's issuers, validity and signer DID but not the proof
+ * signatures; our token to the consumer comes from the same double (request-access-token, the
+ * consumer as authorizer), and the consumer checks it by that double's introspection; the consumer's
+ * endpoint is found in its DID document's didcomm-service-kikv compound service. The agent keeps no
+ * key file: the node signs, and our JWKS is our DID document's keys.
+ */
+describe('exchange end to end, Nuts trust against the node double', () => {
+  let nuts: NutsNodeSim;
+  let cfgFile = '';
+  let ctx: AgentContext;
+  let server: AgentServer;
+  let agentUrl = '';
+  let sim: KikStarterSim;
+  const seenTokens: Array<{ iss?: string; sub?: string; active?: boolean }> = [];
+
+  beforeAll(async () => {
+    nuts = await startNutsNodeSim({ did: AGENT, trustedIssuers: [ISSUER] });
+    const c = await importedAgent({ trust: (dir) => ({ mode: 'nuts', keysDir: `${dir}/data/keys`, trustedIssuers: [ISSUER], nuts: { url: nuts.url } }) });
+    cfgFile = c.file;
+    ctx = await openAgent(cfgFile);
+    server = await buildAgentServer({ db: ctx.db, cfg: ctx.cfg, trust: ctx.trust });
+    agentUrl = await server.app.listen({ host: '127.0.0.1', port: 0 });
+    sim = await startKikStarterSim({
+      did: CONSUMER,
+      agentDid: AGENT,
+      agentJwks: `${agentUrl}/.well-known/jwks.json`,
+      // The consumer's own node says whether the token is one it issued to the sender.
+      requireToken: async (token, from) => {
+        const res = await fetch(`${nuts.url}/internal/auth/v1/accesstoken/introspect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: token ?? '' }).toString() });
+        const c = (await res.json()) as { active?: boolean; iss?: string; sub?: string; service?: string };
+        seenTokens.push(c);
+        if (c.active !== true || c.iss !== CONSUMER || c.sub !== from || c.service !== KIKV_SERVICE) throw new Error(`token not issued by ${CONSUMER} to ${String(from)} for ${KIKV_SERVICE}`);
+      },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.app.close();
+    await server?.didcomm.idle();
+    ctx?.close();
+    await sim?.close();
+    await nuts?.close();
+  });
+
+  it('the same exchange: presentation via the node, signed by the node, token and endpoint from the node, push and pull', async () => {
+    expect(ctx.trust.mode).toBe('nuts');
+    expect(existsSync(ctx.cfg.trust.keysDir)).toBe(false);
+    // No token endpoint of our own: the Nuts node is the authorisation server.
+    expect((await fetch(`${agentUrl}/oauth2/token`, { method: 'POST' })).status).toBe(404);
+
+    const consumer = await nuts.addParty(CONSUMER, [{ type: KIKV_SERVICE, serviceEndpoint: { didcomm: sim.endpoint } }]);
+    const issuer = await nuts.addParty(ISSUER);
+    const pack = loadPack(`${ROOT}/queries`, 'zorginstituut-verpleeghuiszorg', '2023.1.0');
+    const queries = ITEMS.map((item) => {
+      const q = packQuery(`${ROOT}/queries`, item);
+      return { identifier: q.identifier as string, profile: q.profile as string, ontology: q.ontology as string[], sparql: pack.queries.get(item)!.sparql, name: item };
+    });
+    const credentials = await Promise.all(
+      queries.map((query) => issueValidatedQueryCredential({ issuer: issuer.did, signer: { kid: issuer.kid, privateKey: issuer.privateKey }, subject: CONSUMER, query, issuanceDate: new Date(Date.now() - 60_000), expirationDate: new Date(Date.now() + 86_400_000), format: 'ldp' })),
+    );
+    const vp = encodePresentation(await presentCredentials({ holder: CONSUMER, signer: { kid: consumer.kid, privateKey: consumer.privateKey }, credentials, format: 'ldp' }));
+    const token = nuts.issueToken(CONSUMER, KIKV_SERVICE);
+    const msg = message({ vp }, { to: AGENT });
+    const sent = await json(await fetch(`${agentUrl}/didcomm`, { method: 'POST', headers: { 'content-type': 'application/didcomm-plain+json', authorization: `Bearer ${token}` }, body: JSON.stringify(msg) }));
+    expect(sent.status, JSON.stringify(sent.body)).toBe(202);
+    expect(sent.body.queries.map((q: { item: string }) => q.item)).toEqual(ITEMS);
+    expect(nuts.calls).toContain('POST /internal/vcr/v2/verifier/vp');
+
+    await server.didcomm.idle();
+    const pull = () => fetch(`${agentUrl}/answers/${msg.id}`, { headers: { authorization: `Bearer ${token}` } }).then(json);
+    const waiting = await pull();
+    expect(waiting.status, JSON.stringify(waiting.body)).toBe(202);
+    expect(waiting.body.status).toBe('awaiting_approval');
+    const answerIds = linkedAnswerIds(ctx.cfg.storage.dataDir, msg.id as string);
+    expect(answerIds).toHaveLength(ITEMS.length);
+    for (const id of answerIds.slice(0, -1)) approveAnswer(ctx.db, id, 'R. van Bestuur');
+    expect(sim.received).toHaveLength(0);
+    const last = await runCli(['answers', 'approve', answerIds.at(-1)!, '--as', 'R. van Bestuur', '--config', cfgFile]);
+    expect(last.code, last.stderr).toBe(0);
+    expect(last.stdout).toMatch(new RegExp(`Signed and delivered in the response to request ${msg.id}, to ${CONSUMER}`));
+
+    const accepted = sim.accepted();
+    expect(accepted).toHaveLength(1);
+    expect(accepted[0]!.thid).toBe(msg.id);
+    expect(accepted[0]!.kid).toBe(`${AGENT}#key-1`);
+    expect(accepted[0]!.resultset!.map((r) => r.id)).toEqual(queries.map((q) => `${msg.id}#${q.identifier}`));
+    expect(seenTokens.at(-1)).toMatchObject({ active: true, iss: CONSUMER, sub: AGENT });
+    expect(nuts.calls).toEqual(expect.arrayContaining(['POST /internal/crypto/v1/sign_jws', 'POST /internal/auth/v1/request-access-token', `GET /internal/didman/v1/did/${encodeURIComponent(CONSUMER)}/compoundservice/${KIKV_SERVICE}/endpoint/didcomm`]));
+
+    const pulled = await pull();
+    expect(pulled.status).toBe(200);
+    expect(pulled.body.id).toBe(accepted[0]!.messageId);
+    const verified = await compactVerify(pulled.body.body.response, createRemoteJWKSet(new URL(`${agentUrl}/.well-known/jwks.json`)), { algorithms: ['ES256'] });
+    expect(JSON.parse(new TextDecoder().decode(verified.payload)).resultset).toEqual(accepted[0]!.resultset);
+    // Still no key file: everything was signed by the node.
+    expect(existsSync(ctx.cfg.trust.keysDir)).toBe(false);
   }, 120_000);
 });

@@ -5,11 +5,11 @@ import { loadConfig } from '../src/config/load.js';
 import { openDb } from '../src/db/open.js';
 import { listQueuedMessages, type QueuedMessageRow } from '../src/exchange/outbox.js';
 import { jwksOfKeyring, loadKeyring, loadOrCreateSigningKey } from '../src/exchange/keys.js';
-import { agentToken, freePort, importedAgent, linkedAnswerIds, rewriteConfig, standaloneTrustSection, startConsumerSide, AGENT, type ConsumerSide } from './exchange-agent.js';
+import { agentToken, provenItems, freePort, importedAgent, linkedAnswerIds, rewriteConfig, standaloneTrustSection, startConsumerSide, AGENT, type ConsumerSide } from './exchange-agent.js';
 import { ROOT, runCli, spawnCli, type CliResult } from './helpers.js';
 import { message, packQuery, Parties } from './inbox-fixtures.js';
 
-const ITEMS = ['ps-1.2', 'ps-1.3'];
+const ITEMS = provenItems(2);
 
 /**
  * "Killing the agent between approval and delivery, and while the consumer is down, still ends with
