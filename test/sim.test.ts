@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
@@ -7,7 +7,7 @@ import { approveAnswer } from '../src/answers/answers.js';
 import { createServer } from 'node:net';
 import { loadConfig } from '../src/config/load.js';
 import type { AgentConfig, PeerConfig } from '../src/config/schema.js';
-import { simPeers, simRequest } from '../src/cli/commands/sim.js';
+import { simDirOf, simParties, simPeers, simRequest } from '../src/cli/commands/sim.js';
 import { responseFor } from '../src/exchange/requests.js';
 import { openDb, type Db } from '../src/db/open.js';
 import { verifyPresentation } from '../src/exchange/credentials/index.js';
@@ -107,9 +107,11 @@ describe('the simulator: beheerorganisatie, KIK-starter requester and receiver, 
     writeJwksFile(issuer.party, join(dir, 'issuer.jwks.json'));
     // The CLI's own parties: `kikv sim peers` creates them and says what to configure.
     cliConfig = writeConfig({ extra: { indicators: { packs: base.packs, profiles: [{ profile: PROFILE, version: VERSION }], reportingYear: 2023 } } }).file;
-    const shown = await runCli(['sim', 'peers', '--json', '--config', cliConfig]);
-    expect(shown.code, shown.stderr).toBe(0);
-    const cliPeers = JSON.parse(shown.stdout) as Array<{ did: string; name: string; roles: Array<'consumer' | 'issuer'>; jwks: string }>;
+    const cliCfg = loadConfig(cliConfig);
+    expect(existsSync(simDirOf(cliCfg))).toBe(false);
+    const created = await simParties(cliCfg);
+    expect(statSync(join(created.dir, 'kik-starter.key.json')).mode & 0o777).toBe(0o600);
+    const cliPeers = simPeers(created.dir).map((p) => ({ ...p, roles: p.roles as Array<'consumer' | 'issuer'> }));
     const peers = [
       peerOf({ did: CONSUMER, name: 'KIK-starter', roles: ['consumer'], jwks: join(dir, 'consumer.jwks.json') }, 0),
       peerOf({ did: ISSUER, name: 'beheerorganisatie', roles: ['issuer'], jwks: join(dir, 'issuer.jwks.json') }, 1),
@@ -287,13 +289,22 @@ describe('the simulator: beheerorganisatie, KIK-starter requester and receiver, 
     expect(out.stdout.match(/Response \S+ verified \(thid \S+, signed with kid \S+\)/g)?.length).toBe(2);
     expect(out.stdout).toMatch(/#[0-9a-f-]{36}\n {4}\S+=/);
 
-    const refused = await runCli(['sim', 'request', '--indicator', 'ps-1.2', '--agent', agent.url, '--misbehave', 'expired-message', '--config', cliConfig]);
-    expect(refused.code, refused.stderr).toBe(0);
-    expect(refused.stdout).toMatch(/Agent answered HTTP 400 with problem report e\.p\.msg\.expired/);
-    expect(refused.stdout).toMatch(/As expected: refused with HTTP 400 e\.p\.msg\.expired/);
+  }, 120_000);
 
-    const unreachable = await runCli(['sim', 'request', '--indicator', 'ps-1.2', '--agent', 'http://127.0.0.1:9', '--config', cliConfig]);
-    expect(unreachable.code).toBe(1);
-    expect(unreachable.stderr).toMatch(/did not answer .*is the agent running \(kikv serve\)/);
-  }, 150_000);
+  it('the command\'s function: a misbehaviour is reported as refused as expected; an unreachable agent and an unknown peer name their fix', async () => {
+    const cfg = loadConfig(cliConfig);
+    const opts = { indicators: ['ps-1.2'], year: 2023, agent: agent.url, agentDid: base.cfg.agent.did, format: 'jwt' as const, pull: false, timeoutSeconds: 5 };
+    const lines: string[] = [];
+    expect(await simRequest(cfg, { ...opts, misbehave: 'expired-message' }, (l) => lines.push(l))).toBe(0);
+    expect(lines.join('\n')).toMatch(/Agent answered HTTP 400 with problem report e\.p\.msg\.expired: .*\nAs expected: refused with HTTP 400 e\.p\.msg\.expired/);
+    await expect(simRequest(cfg, { ...opts, agent: 'http://127.0.0.1:9' }, () => {})).rejects.toThrow(/did not answer .*is the agent running \(kikv serve\)/);
+    // Another data directory: new simulator keys under the same DID, which the agent does not know.
+    const stranger = loadConfig(writeConfig({ extra: { indicators: { packs: base.packs, profiles: [{ profile: PROFILE, version: VERSION }], reportingYear: 2023 } } }).file);
+    const told: string[] = [];
+    expect(await simRequest(stranger, opts, (l) => told.push(l))).toBe(1);
+    const snippet = /trust:\n {2}peers:\n {4}- did: did:web:kik-starter\.sim\n {6}name: .*\n {6}roles:\n {8}- consumer\n {6}jwks: \S+kik-starter\.jwks\.json\n {4}- did: did:web:beheerorganisatie\.sim\n[\s\S]*- issuer\n {6}jwks: \S+beheerorganisatie\.jwks\.json/;
+    expect(told.join('\n')).toMatch(/invalid_grant: kid "did:web:kik-starter\.sim#\S+" names no key of did:web:kik-starter\.sim/);
+    expect(told.join('\n')).toMatch(snippet);
+    expect(told.join('\n')).toContain(simDirOf(stranger));
+  }, 60_000);
 });

@@ -89,6 +89,13 @@ export interface Pulled {
 /** Refused by the token endpoint or unreachable: says which and what to change. */
 export class RequesterError extends Error {
   override readonly name = 'RequesterError';
+  constructor(
+    message: string,
+    /** Who said no: the token endpoint's OAuth2 error, or nobody (unreachable). */
+    readonly refusedBy: 'token-endpoint' | 'unreachable' | 'usage' = 'unreachable',
+  ) {
+    super(message);
+  }
 }
 
 export class Requester {
@@ -133,7 +140,7 @@ export class Requester {
     }
     const body = (await res.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; error?: string; error_description?: string };
     if (!res.ok || typeof body.access_token !== 'string') {
-      throw new RequesterError(`the token endpoint ${endpoint} refused us: HTTP ${res.status} ${body.error ?? ''}${body.error_description ? `: ${body.error_description}` : ''}`);
+      throw new RequesterError(`the token endpoint ${endpoint} refused us: HTTP ${res.status} ${body.error ?? ''}${body.error_description ? `: ${body.error_description}` : ''}`, 'token-endpoint');
     }
     if (endpoint === this.tokenEndpoint) this.cached = { token: body.access_token, until: now + Math.max(0, (body.expires_in ?? 60) - 30) };
     return body.access_token;
@@ -159,7 +166,7 @@ export class Requester {
     const body: Record<string, unknown> = {};
     if (spec.body === 'credentialSubject') {
       const q = spec.queries[0];
-      if (!q || spec.queries.length !== 1) throw new RequesterError('the legacy credentialSubject body carries exactly one query');
+      if (!q || spec.queries.length !== 1) throw new RequesterError('the legacy credentialSubject body carries exactly one query', 'usage');
       body.credentialSubject = { id: subject, validatedQuery: legacyQuery(q) };
     } else {
       const signer = bad === 'wrong-signer' ? issuer.party : this.o.party;

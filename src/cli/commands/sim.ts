@@ -111,7 +111,8 @@ async function exchange(requester: Requester, queries: PackQuery[], o: SimReques
   try {
     sent = await requester.request({ queries, format: o.format, paramValues: queries[0]!.params, ...(o.misbehave ? { misbehave: o.misbehave } : {}) });
   } catch (e) {
-    if (e instanceof RequesterError && /invalid_client/.test(e.message)) {
+    // Not registered (invalid_client) or registered with other keys (invalid_grant: kid names no key): the peers entry is the fix.
+    if (e instanceof RequesterError && e.refusedBy === 'token-endpoint' && /invalid_client|names no key/.test(e.message)) {
       print(e.message);
       print(peersHelp);
       return 1;
