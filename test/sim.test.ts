@@ -11,7 +11,7 @@ import { simDirOf, simParties, simPeers, simRequest } from '../src/cli/commands/
 import { responseFor } from '../src/exchange/requests.js';
 import { openDb, type Db } from '../src/db/open.js';
 import { verifyPresentation } from '../src/exchange/credentials/index.js';
-import { deliverDue, queueResponse } from '../src/exchange/outbox.js';
+import { deliverDue, queueProblemReport, queueResponse } from '../src/exchange/outbox.js';
 import { revocationListOf } from '../src/exchange/trust/revocation.js';
 import { StandaloneTrust } from '../src/exchange/trust/index.js';
 import { peerOf, type Peer } from '../src/exchange/trust/peers.js';
@@ -226,6 +226,14 @@ describe('the simulator: beheerorganisatie, KIK-starter requester and receiver, 
       expect(got).toMatchObject({ verified: true, thid: id, messageId: response.id });
       expect(got.resultset!.length).toBe(2);
       await expect(starter.waitFor('no-such-request', 50)).rejects.toThrow(/no verified response or problem report about request no-such-request/);
+      // A problem report the agent sends later about another request is matched to that request.
+      const other = await requester.request({ queries: [query('ps-1.6')], format: 'ldp', paramValues: query('ps-1.6').params });
+      expect(other.status, JSON.stringify(other.body)).toBe(202);
+      queueProblemReport(agent.db, { about: { id: other.request.message.id }, from: base.cfg.agent.did, to: CONSUMER, code: 'e.p.req.not-released', comment: 'the provider did not release the answer' });
+      expect((await deliverDue(agent.db, settings, new Date(), 'agent', { trust: delivery })).map((o) => o.status)).toEqual(['delivered']);
+      const report = await starter.waitFor(other.request.message.id, 5000);
+      expect(report.report).toEqual({ pthid: other.request.message.id, code: 'e.p.req.not-released', comment: 'the provider did not release the answer' });
+      expect(starter.accepted().map((r) => r.thid ?? r.report?.pthid)).toEqual([id, other.request.message.id]);
     } finally {
       await starter.close();
     }
@@ -240,8 +248,10 @@ describe('the simulator: beheerorganisatie, KIK-starter requester and receiver, 
     const run = simRequest(cfg, { indicators: ['ps-1.5'], year: 2023, agent: agent.url, agentDid: base.cfg.agent.did, format: 'ldp', pull: false, timeoutSeconds: 30, listen: port }, (l) => lines.push(l));
     // The agent's side: the board approves, the response is queued and delivered through the trust adapter.
     let delivered = false;
+    let inFlight: Promise<void> = Promise.resolve();
+    // Ticks run one after another (chained), so the test can wait for the last one before the database closes.
     const agentSide = setInterval(() => {
-      void (async () => {
+      inFlight = inFlight.then(async () => {
         const req = agent.db.prepare("SELECT id FROM requests WHERE consumer = 'did:web:kik-starter.sim' AND response IS NULL AND status NOT IN ('accepted', 'computing') ORDER BY created_at DESC LIMIT 1").get() as { id: string } | undefined;
         if (!req || delivered) return;
         for (const { answer_id } of agent.db.prepare("SELECT l.answer_id FROM request_answers l JOIN answers a ON a.id = l.answer_id WHERE l.request_id = ? AND a.status = 'awaiting_approval'").all(req.id) as Array<{ answer_id: string }>) approveAnswer(agent.db, answer_id, 'bestuurder');
@@ -250,9 +260,10 @@ describe('the simulator: beheerorganisatie, KIK-starter requester and receiver, 
         delivered = true;
         queueResponse(agent.db, { message: msg, answerIds: [] });
         await deliverDue(agent.db, settings, new Date(), 'agent', { trust: delivery });
-      })();
+      });
     }, 300);
     const code = await run.finally(() => clearInterval(agentSide));
+    await inFlight;
     const out = lines.join('\n');
     expect(code, out).toBe(0);
     expect(out).toMatch(/Waiting up to 30 s for the agent to push the answer to http:\/\/127\.0\.0\.1:\d+\/didcomm/);
