@@ -75,12 +75,18 @@ export async function receiveRequest(deps: InboxDeps, input: { authorization?: s
   const outcomes: Array<{ check: Check; outcome: 'passed' | 'failed'; code?: string; comment?: string; note?: string }> = [];
   let msg: Record<string, unknown> | undefined;
   let claimed: string | undefined;
+  let deep = false;
   const pass = (check: Check, note?: string) => outcomes.push({ check, outcome: 'passed', ...(note ? { note } : {}) });
 
   try {
     // Parsed early only to read `from` for the token check; its shape is judged after the token.
     msg = parseJson(input.raw);
     const from = typeof msg?.from === 'string' ? msg.from : undefined;
+    // Everything after the parse (audit, canonical JSON, credential checks) recurses over the message,
+    // so a message nested deeper than any real one is refused (after the token) and kept only by its hash.
+    const depth = msg ? depthOf(msg, MAX_DEPTH) : 0;
+    const tooDeep = depth > MAX_DEPTH;
+    if (tooDeep) deep = true;
 
     // 1. Bearer token: valid, issued by/for us, to the sender, for the KIK-V DIDComm service.
     const token = /^Bearer\s+(\S+)\s*$/i.exec(input.authorization ?? '')?.[1];
@@ -93,6 +99,7 @@ export async function receiveRequest(deps: InboxDeps, input: { authorization?: s
     pass('token');
 
     // 2. Message shape.
+    if (tooDeep) throw new ExchangeError('e.p.msg.too-deep', 400, `the message is nested more than ${MAX_DEPTH} levels deep; a DIDComm request is nested a few levels (body, vp, credentials): send the message without the extra nesting`, '$');
     const m = checkShape(msg, deps.trust.did, now, s);
     pass('shape');
 
@@ -157,9 +164,10 @@ export async function receiveRequest(deps: InboxDeps, input: { authorization?: s
     outcomes.push({ check: failedAt, outcome: 'failed', code: error.code, comment: error.message });
     // A refusal that was ours (5xx) gives the id back, so the very same message may be sent again.
     if (claimed && error.status >= 500) releaseMessageId(deps.db, claimed);
-    const about = typeof msg?.id === 'string' && msg.id !== '' ? msg.id : undefined;
+    // Only an id we could accept is echoed as the report's thread; anything else stays out of pthid/ack.
+    const about = isMessageId(msg?.id) ? msg.id : undefined;
     const report = problemFor(error, { id: about, from: deps.trust.did, to: typeof msg?.from === 'string' ? msg.from : undefined });
-    deps.db.transaction(() => auditReceipt(deps.db, actor, about, msg, input.raw, outcomes, undefined, report)).immediate();
+    deps.db.transaction(() => auditReceipt(deps.db, actor, about, deep ? undefined : msg, input.raw, outcomes, undefined, report)).immediate();
     return { accepted: false, error, report };
   }
 }
@@ -183,6 +191,23 @@ function auditReceipt(db: Db, actor: string, id: string | undefined, msg: unknow
   if (report) appendAudit(db, { actor, action: 'inbox.refused', subject: id, threadId: id, details: { message: report } });
 }
 
+/** Deeper than this, a message is refused: real requests are nested under ten levels (a JSON-LD VP as an object included). */
+export const MAX_DEPTH = 32;
+
+/** The nesting depth of a JSON value, counted without recursion and without looking further than `limit` + 1. */
+function depthOf(value: unknown, limit: number): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, d] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (d > max) max = d;
+    if (max > limit) return max;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
+  }
+  return max;
+}
+
 function parseJson(raw: Buffer): Record<string, unknown> | undefined {
   try {
     const v = JSON.parse(raw.toString('utf8')) as unknown;
@@ -201,12 +226,23 @@ interface RequestMessage {
   body: Record<string, unknown>;
 }
 
+/**
+ * A message id: it becomes a database key, a thread id and a path segment (GET /answers/{id}), so
+ * only visible ASCII is accepted (a UUID, as the protocol uses, always is). Text with NUL or lone
+ * surrogates would not survive the round trip through SQLite's UTF-8 unchanged.
+ */
+const MESSAGE_ID = /^[\x21-\x7e]{1,200}$/;
+
+function isMessageId(v: unknown): v is string {
+  return typeof v === 'string' && MESSAGE_ID.test(v);
+}
+
 const EPOCH_MS = 1e11; // seconds stay below this until the year 5138; milliseconds are above it
 
 function checkShape(msg: Record<string, unknown> | undefined, us: string, now: Date, s: InboxSettings): RequestMessage {
   const bad = (code: string, message: string, path: string) => new ExchangeError(code, 400, message, path);
   if (!msg) throw bad('e.p.msg.invalid-json', 'the body is not a JSON object; send a DIDComm v2 plaintext message (application/didcomm-plain+json)', '$');
-  if (typeof msg.id !== 'string' || msg.id.trim() === '' || msg.id.length > 200) throw bad('e.p.msg.invalid-id', '"id" is missing or not a string of 1 to 200 characters; give every message a fresh UUID', '$.id');
+  if (!isMessageId(msg.id)) throw bad('e.p.msg.invalid-id', '"id" is missing or not 1 to 200 visible ASCII characters (no spaces, control characters or other scripts); give every message a fresh UUID', '$.id');
   if (msg.type !== REQUEST_TYPE) throw bad('e.p.msg.unsupported-type', `"type" is ${JSON.stringify(msg.type ?? null)}; this endpoint accepts only ${REQUEST_TYPE}`, '$.type');
   const from = msg.from as string;
   const to = typeof msg.to === 'string' ? [msg.to] : msg.to;
