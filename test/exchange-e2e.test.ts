@@ -135,6 +135,24 @@ describe('exchange end to end, standalone trust', () => {
     expect(list.stdout).toContain(pushed.messageId!);
     expect(list.stdout).toMatch(/response\s+\S+\s+did:web:kik-starter\.test\s+delivered/);
   }, 120_000);
+
+  it('our token from the consumer is cached, and a refresh asks the consumer for a new one', async () => {
+    // A trust built from the configuration as it is now (naming the consumer's token endpoint).
+    const fresh = await openAgent(cfgFile);
+    try {
+      const before = consumer.issued.length;
+      const a = await fresh.trust.accessTokenFor(CONSUMER, KIKV_SERVICE);
+      const b = await fresh.trust.accessTokenFor(CONSUMER, KIKV_SERVICE);
+      expect(b).toBe(a);
+      expect(consumer.issued.length).toBe(before + 1);
+      const c = await fresh.trust.accessTokenFor(CONSUMER, KIKV_SERVICE, { refresh: true });
+      expect(c).not.toBe(a);
+      expect(consumer.issued.length).toBe(before + 2);
+      expect(consumer.issued.at(-1)).toBe(c);
+    } finally {
+      fresh.close();
+    }
+  });
 });
 
 /**
