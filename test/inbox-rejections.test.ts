@@ -59,7 +59,7 @@ describe('POST /didcomm refusals: status, problem report and nothing stored', ()
     if (expected.comment) expect(r.body.comment).toMatch(expected.comment);
     // The report refers to the message when the message had an id we could read (a body that was not read has none), and goes to its sender.
     const sent = typeof msg === 'string' ? tryParse(msg) : (msg as Record<string, unknown>);
-    const id = typeof sent?.id === 'string' && sent.id !== '' && !expected.unread ? sent.id : undefined;
+    const id = typeof sent?.id === 'string' && /^[\x21-\x7e]{1,200}$/.test(sent.id) && !expected.unread ? sent.id : undefined;
     if (id) {
       expect(r.pthid).toBe(id);
       expect(r.ack).toEqual([id]);
@@ -322,6 +322,18 @@ describe('POST /didcomm refusals: status, problem report and nothing stored', ()
   });
   it('45 a wrong content type (application/xml, which nothing parses)', async () => {
     await refused(message({ vp: await validVp() }), { contentType: 'application/xml', unread: true, status: 415, code: 'e.p.msg.unsupported-media-type', comment: /application\/didcomm-plain\+json/ });
+  });
+  it('47 a message nested deeper than any request (refused before the audit\'s canonical JSON would overflow the stack)', async () => {
+    const text = JSON.stringify(message({ vp: await validVp() })).replace(/}$/, `,"extra":${'['.repeat(50_000)}${']'.repeat(50_000)}}`);
+    await refused(text, { status: 400, code: 'e.p.msg.too-deep', comment: /nested more than 32 levels deep/ });
+    // The refusal is audited, with the message kept by its hash only.
+    const row = s.db.prepare("SELECT details FROM audit WHERE action = 'inbox.received' ORDER BY seq DESC LIMIT 1").get() as { details: string };
+    expect(JSON.parse(row.details).message).toMatchObject({ unparsed: true, bytes: Buffer.byteLength(text) });
+  });
+  it('48 a message id with control characters (it would be a database key, a thread id and a URL segment)', async () => {
+    const msg = message({ vp: await validVp() }, { id: `${randomUUID()}\u0000\ud800` });
+    const r = await refused(msg, { status: 400, code: 'e.p.msg.invalid-id', comment: /visible ASCII/ });
+    expect(r.pthid).toBeUndefined();
   });
   it('46 a body with neither vp nor credentialSubject', async () => {
     await refused(message({ param_values: {} }), { status: 400, code: 'e.p.msg.invalid-body', comment: /neither "vp"/ });
