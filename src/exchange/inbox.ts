@@ -84,9 +84,7 @@ export async function receiveRequest(deps: InboxDeps, input: { authorization?: s
     const from = typeof msg?.from === 'string' ? msg.from : undefined;
     // Everything after the parse (audit, canonical JSON, credential checks) recurses over the message,
     // so a message nested deeper than any real one is refused (after the token) and kept only by its hash.
-    const depth = msg ? depthOf(msg, MAX_DEPTH) : 0;
-    const tooDeep = depth > MAX_DEPTH;
-    if (tooDeep) deep = true;
+    deep = msg !== undefined && depthOf(msg, MAX_DEPTH) > MAX_DEPTH;
 
     // 1. Bearer token: valid, issued by/for us, to the sender, for the KIK-V DIDComm service.
     const token = /^Bearer\s+(\S+)\s*$/i.exec(input.authorization ?? '')?.[1];
@@ -99,7 +97,7 @@ export async function receiveRequest(deps: InboxDeps, input: { authorization?: s
     pass('token');
 
     // 2. Message shape.
-    if (tooDeep) throw new ExchangeError('e.p.msg.too-deep', 400, `the message is nested more than ${MAX_DEPTH} levels deep; a DIDComm request is nested a few levels (body, vp, credentials): send the message without the extra nesting`, '$');
+    if (deep) throw new ExchangeError('e.p.msg.too-deep', 400, `the message is nested more than ${MAX_DEPTH} levels deep; a DIDComm request is nested a few levels (body, vp, credentials): send the message without the extra nesting`, '$');
     const m = checkShape(msg, deps.trust.did, now, s);
     pass('shape');
 
