@@ -8,112 +8,132 @@ import { openDb } from '../src/db/open.js';
 import { listOutboxEntries } from '../src/exchange/outbox.js';
 import { RESPONSE_TYPE } from '../src/exchange/messages.js';
 import { buildAgentServer, type AgentServer } from '../src/server/app.js';
-import { agentToken, provenItems, importedAgent, linkedAnswerIds, rewriteConfig, standaloneTrustSection, startConsumerSide, AGENT, CONSUMER, type ConsumerSide } from './exchange-agent.js';
+import { provenItems, importedAgent, linkedAnswerIds, rewriteConfig, AGENT, CONSUMER } from './exchange-agent.js';
 import { ROOT, runCli } from './helpers.js';
-import { ISSUER, message, packQuery, Parties } from './inbox-fixtures.js';
+import { ISSUER, message, packQuery } from './inbox-fixtures.js';
+import { Beheerorganisatie, groupsByParameters, newSimParty, packItemQuery, Requester, writeJwksFile } from '../src/sim/index.js';
 import { encodePresentation, issueValidatedQueryCredential, presentCredentials } from '../src/exchange/credentials/index.js';
 import { KIKV_SERVICE } from '../src/exchange/types.js';
 import { loadPack } from '../src/indicators/pack.js';
 import { startKikStarterSim, type KikStarterSim } from '../src/sim/kik-starter.js';
 import { startNutsNodeSim, type NutsNodeSim } from '../src/sim/nuts-node.js';
 
-/** Three pack items in one presentation: the SPARQL is the pack's, so each is matched by its hash. */
-const ITEMS = provenItems(3);
+const YEAR = 2023;
+const PACKS = `${ROOT}/queries`;
+/**
+ * Several pack items in one presentation: the largest group of proven personnel items that take the
+ * same parameter values (one request carries one param_values), at most three.
+ */
+const QUERIES = groupsByParameters(provenItems(2).map((item) => packItemQuery(PACKS, 'zorginstituut-verpleeghuiszorg', '2023.1.0', item, YEAR)))
+  .sort((a, b) => b.length - a.length)[0]!
+  .slice(0, 3);
+const ITEMS = QUERIES.map((q) => q.item);
 
 async function json(res: Response): Promise<{ status: number; body: Record<string, any> }> {
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
 /**
- * The exchange end to end over real HTTP, a real data dir and the real CLI: the consumer gets a token
- * from our /oauth2/token and sends one presentation with several ValidatedQueryCredentials; the agent
- * verifies and computes (202), the answers wait (pull 202); approvals through `kikv answers approve`
- * (a child process on the same config and data dir) trigger the signed response, which the consumer
- * receives by push and verifies against our JWKS; the same message is then served by pull.
+ * The exchange end to end over real HTTP, a real data dir and the real CLI, with the simulator
+ * (src/sim): the KIK-starter requester gets a token from our /oauth2/token and sends one presentation
+ * with several ValidatedQueryCredentials the beheerorganisatie issued for pack items; the agent
+ * verifies and computes (202), the answers wait (pull 202); approvals, the last through
+ * `kikv answers approve` (a child process on the same config and data dir), trigger the signed
+ * response, which the simulated KIK-starter receives by push (with a token from its own token
+ * endpoint) and verifies against our JWKS; the same message is then served by pull.
  */
 describe('exchange end to end, standalone trust', () => {
-  const parties = { value: undefined as unknown as Parties };
   let cfgFile = '';
   let ctx: AgentContext;
   let server: AgentServer;
   let agentUrl = '';
-  let consumer: ConsumerSide;
+  let sim: KikStarterSim;
+  let requester: Requester;
 
   beforeAll(async () => {
-    parties.value = await Parties.create();
-    // The consumer's endpoints are named in the configuration once they exist; the agent's keys first.
-    const c = await importedAgent({ trust: (dir) => standaloneTrustSection(parties.value, dir, { endpoint: 'http://127.0.0.1:9/didcomm', tokenEndpoint: 'http://127.0.0.1:9/oauth2/token' }) });
+    const consumer = await newSimParty(CONSUMER);
+    const issuer = new Beheerorganisatie(await newSimParty(ISSUER));
+    const trustSection = (dir: string, endpoints: { endpoint: string; tokenEndpoint: string }) => {
+      writeJwksFile(consumer, `${dir}/consumer.jwks.json`);
+      writeJwksFile(issuer.party, `${dir}/issuer.jwks.json`);
+      return {
+        mode: 'standalone',
+        keysDir: `${dir}/data/keys`,
+        trustedIssuers: [ISSUER],
+        peers: [
+          { did: CONSUMER, name: 'KIK-starter (simulated)', roles: ['consumer'], jwks: `${dir}/consumer.jwks.json`, ...endpoints },
+          { did: ISSUER, name: 'beheerorganisatie (simulated)', roles: ['issuer'], jwks: `${dir}/issuer.jwks.json` },
+        ],
+      };
+    };
+    // The consumer's endpoints are named in the configuration once they exist.
+    const c = await importedAgent({ trust: (dir) => trustSection(dir, { endpoint: 'http://127.0.0.1:9/didcomm', tokenEndpoint: 'http://127.0.0.1:9/oauth2/token' }) });
     cfgFile = c.file;
     ctx = await openAgent(cfgFile);
     server = await buildAgentServer({ db: ctx.db, cfg: ctx.cfg, trust: ctx.trust });
     agentUrl = await server.app.listen({ host: '127.0.0.1', port: 0 });
-    consumer = await startConsumerSide({ agentKeysDir: ctx.cfg.trust.keysDir, agentJwks: () => `${agentUrl}/.well-known/jwks.json` });
-    const sim = await consumer.start();
-    rewriteConfig(cfgFile, { server: { host: '127.0.0.1', port: 0, publicUrl: agentUrl }, trust: standaloneTrustSection(parties.value, c.dir, { endpoint: sim.endpoint, tokenEndpoint: consumer.tokenEndpoint }) });
+    sim = await startKikStarterSim({ did: CONSUMER, agentDid: AGENT, agentJwks: `${agentUrl}/.well-known/jwks.json`, tokenKey: consumer });
+    rewriteConfig(cfgFile, { server: { host: '127.0.0.1', port: 0, publicUrl: agentUrl }, trust: trustSection(c.dir, { endpoint: sim.endpoint, tokenEndpoint: sim.tokenEndpoint! }) });
+    requester = new Requester({ party: consumer, issuer, agentUrl, agentDid: AGENT });
   }, 60_000);
 
   afterAll(async () => {
     await server?.app.close();
     await server?.didcomm.idle();
     ctx?.close();
-    await consumer?.close();
+    await sim?.close();
   });
 
   it('one presentation with several credentials: computed, held, approved via the CLI, pushed signed, and the same by pull', async () => {
-    const p = parties.value;
-    const token = await agentToken(p, agentUrl);
-    const queries = ITEMS.map((item) => packQuery(`${ROOT}/queries`, item));
-    const vp = await p.vpJwt(await Promise.all(queries.map((q) => p.credential(q))));
-    const msg = message({ vp }, { to: [AGENT] });
-    const sent = await json(await fetch(`${agentUrl}/didcomm`, { method: 'POST', headers: { 'content-type': 'application/didcomm-plain+json', authorization: `Bearer ${token}` }, body: JSON.stringify(msg) }));
+    const queries = QUERIES;
+    expect(queries.length).toBeGreaterThanOrEqual(2);
+    const sent = await requester.request({ queries, format: 'jwt', paramValues: queries[0]!.params, toForm: 'list' });
     expect(sent.status, JSON.stringify(sent.body)).toBe(202);
-    expect(sent.body.requestId).toBe(msg.id);
+    const requestId = sent.request.message.id;
+    expect(sent.body.requestId).toBe(requestId);
     expect(sent.body.queries.map((q: { item: string }) => q.item)).toEqual(ITEMS);
 
     await server.didcomm.idle();
-    const pull = () => fetch(`${agentUrl}/answers/${msg.id}`, { headers: { authorization: `Bearer ${token}` } }).then(json);
-    const waiting = await pull();
+    const waiting = await requester.pull(requestId);
     expect(waiting.status, JSON.stringify(waiting.body)).toBe(202);
     expect(waiting.body.status).toBe('awaiting_approval');
     expect(waiting.body.answers).toHaveLength(ITEMS.length);
 
-    const answerIds = linkedAnswerIds(ctx.cfg.storage.dataDir, msg.id as string);
+    const answerIds = linkedAnswerIds(ctx.cfg.storage.dataDir, requestId);
     expect(answerIds).toHaveLength(ITEMS.length);
     // Every approval but the last (the first through the CLI, the others directly, to keep the test
     // short): nothing is sent, the request still waits.
     const first = await runCli(['answers', 'approve', answerIds[0]!, '--as', 'R. van Bestuur', '--config', cfgFile]);
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toContain(`Request ${msg.id} still waits for the approval of its other answers`);
+    expect(first.stdout).toContain(`Request ${requestId} still waits for the approval of its other answers`);
     for (const id of answerIds.slice(1, -1)) approveAnswer(ctx.db, id, 'R. van Bestuur');
-    expect(consumer.sim!.received).toHaveLength(0);
-    expect((await pull()).status).toBe(202);
+    expect(sim.received).toHaveLength(0);
+    expect((await requester.pull(requestId)).status).toBe(202);
 
     const last = await runCli(['answers', 'approve', answerIds.at(-1)!, '--as', 'R. van Bestuur', '--config', cfgFile]);
     expect(last.code, last.stderr).toBe(0);
-    expect(last.stdout).toMatch(new RegExp(`Signed and delivered in the response to request ${msg.id}, to ${CONSUMER}`));
+    expect(last.stdout).toMatch(new RegExp(`Signed and delivered in the response to request ${requestId}, to ${CONSUMER}`));
 
-    // Pushed: one verified response, carrying a token the consumer's authorisation server issued to us.
-    const accepted = consumer.sim!.accepted();
-    expect(accepted).toHaveLength(1);
-    const pushed = accepted[0]!;
-    expect(pushed.thid).toBe(msg.id);
-    expect(pushed.verified).toBe(true);
-    expect(consumer.issued.length).toBeGreaterThanOrEqual(1);
-    const uuids = queries.map((q) => q.identifier as string);
-    expect(pushed.resultset!.map((r) => r.id)).toEqual(uuids.map((u) => `${msg.id}#${u}`));
+    // Pushed: one verified response (the simulator checked our JWS against our JWKS and the result ids against the thread).
+    const pushed = await sim.waitFor(requestId, 5_000);
+    expect(sim.accepted()).toHaveLength(1);
+    expect(pushed).toMatchObject({ verified: true, problem: null, thid: requestId });
+    const expectedIds = queries.map((q) => `${requestId}#${q.identifier}`);
+    expect(pushed.resultset!.map((r) => r.id)).toEqual(expectedIds);
     for (const r of pushed.resultset!) expect(r.result.results.bindings.length).toBeGreaterThan(0);
 
-    // Pulled: 200 with the same signed message, whose JWS verifies against the JWKS we publish.
-    const pulled = await pull();
+    // Pulled: 200 with the same signed message, checked by the requester the same way.
+    const pulled = await requester.pull(requestId);
     expect(pulled.status).toBe(200);
+    expect(pulled.check).toMatchObject({ verified: true, problem: null });
     expect(pulled.body.id).toBe(pushed.messageId);
     expect(pulled.body.type).toBe(RESPONSE_TYPE);
-    expect(pulled.body.thid).toBe(msg.id);
     expect(pulled.body.from).toBe(AGENT);
     expect(pulled.body.to).toEqual([CONSUMER]);
+    // Independently of the simulator: the JWS verifies against the JWKS we publish.
     const verified = await compactVerify(pulled.body.body.response, createRemoteJWKSet(new URL(`${agentUrl}/.well-known/jwks.json`)), { algorithms: ['ES256'] });
     const payload = JSON.parse(new TextDecoder().decode(verified.payload)) as { resultset: Array<{ id: string; result: unknown }> };
-    expect(payload.resultset.map((r) => r.id)).toEqual(uuids.map((u) => `${msg.id}#${u}`));
+    expect(payload.resultset.map((r) => r.id)).toEqual(expectedIds);
     expect(payload.resultset).toEqual(pushed.resultset);
 
     // The agent's record: answers delivered, one response in the outbox, one delivery in the audit log.
@@ -121,8 +141,8 @@ describe('exchange end to end, standalone trust', () => {
     try {
       const states = db.prepare(`SELECT status FROM answers WHERE id IN (${answerIds.map(() => '?').join(',')})`).all(...answerIds) as Array<{ status: string }>;
       expect(states.map((s) => s.status)).toEqual(answerIds.map(() => 'delivered'));
-      expect(listOutboxEntries(db).filter((e) => e.subject === msg.id)).toEqual([expect.objectContaining({ id: pushed.messageId, kind: 'response', status: 'delivered', recipient: CONSUMER })]);
-      expect(listAudit(db, { subject: msg.id as string, limit: 1000 }).filter((e) => e.action === 'response.delivered')).toHaveLength(1);
+      expect(listOutboxEntries(db).filter((e) => e.subject === requestId)).toEqual([expect.objectContaining({ id: pushed.messageId, kind: 'response', status: 'delivered', recipient: CONSUMER })]);
+      expect(listAudit(db, { subject: requestId, limit: 1000 }).filter((e) => e.action === 'response.delivered')).toHaveLength(1);
       // No answer of the request went out on its own.
       expect(listOutboxEntries(db).filter((e) => answerIds.includes(e.subject))).toEqual([]);
     } finally {
@@ -140,15 +160,11 @@ describe('exchange end to end, standalone trust', () => {
     // A trust built from the configuration as it is now (naming the consumer's token endpoint).
     const fresh = await openAgent(cfgFile);
     try {
-      const before = consumer.issued.length;
       const a = await fresh.trust.accessTokenFor(CONSUMER, KIKV_SERVICE);
-      const b = await fresh.trust.accessTokenFor(CONSUMER, KIKV_SERVICE);
-      expect(b).toBe(a);
-      expect(consumer.issued.length).toBe(before + 1);
+      expect(await fresh.trust.accessTokenFor(CONSUMER, KIKV_SERVICE)).toBe(a);
       const c = await fresh.trust.accessTokenFor(CONSUMER, KIKV_SERVICE, { refresh: true });
       expect(c).not.toBe(a);
-      expect(consumer.issued.length).toBe(before + 2);
-      expect(consumer.issued.at(-1)).toBe(c);
+      expect(await fresh.trust.accessTokenFor(CONSUMER, KIKV_SERVICE)).toBe(c);
     } finally {
       fresh.close();
     }

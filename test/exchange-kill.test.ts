@@ -10,7 +10,7 @@ import { agentToken, provenItems, freePort, importedAgent, linkedAnswerIds, rewr
 import { ROOT, spawnCli, type CliResult } from './helpers.js';
 import { message, packQuery, Parties } from './inbox-fixtures.js';
 
-const ITEMS = provenItems(2);
+const ITEMS = provenItems(2).slice(0, 2);
 
 /**
  * "Killing the agent between approval and delivery, and while the consumer is down, still ends with
