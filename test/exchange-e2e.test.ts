@@ -149,7 +149,15 @@ describe('exchange end to end, standalone trust', () => {
       db.close();
     }
 
-    // The operator's view lists it.
+    // The operator's views: /health counts the queued response, /metrics and /datacatalog are served.
+    const health = (await (await fetch(`${agentUrl}/health`)).json()) as { did: string; outbox: Record<string, number> };
+    expect(health).toMatchObject({ did: AGENT, outbox: { delivered: 1 } });
+    const metrics = await fetch(`${agentUrl}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^kikv_/m);
+    const catalog = await fetch(`${agentUrl}/datacatalog`, { headers: { accept: 'text/turtle' } });
+    expect(catalog.status).toBe(200);
+    expect(await catalog.text()).toContain('dcat:');
     const list = await runCli(['outbox', 'list', '--config', cfgFile]);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toContain(pushed.messageId!);

@@ -53,7 +53,10 @@ const healthRoutes = (deps: ServerDeps): FastifyPluginAsync => async (app) => {
       const count = (table: string) =>
         Object.fromEntries((deps.db.prepare(`SELECT status, COUNT(*) AS n FROM ${table} GROUP BY status`).all() as Array<{ status: string; n: number }>).map((r) => [r.status, r.n]));
       const snapshot = (deps.db.prepare('SELECT hash FROM snapshots ORDER BY created_at DESC LIMIT 1').get() as { hash: string } | undefined)?.hash ?? null;
-      return { status: 'ok', did: deps.trust.did, snapshot, answers: count('answers'), outbox: count('outbox') };
+      // Answers sent alone and queued messages (request responses, problem reports) together.
+      const outbox = count('outbox');
+      for (const [status, n] of Object.entries(count('message_outbox'))) outbox[status] = (outbox[status] ?? 0) + n;
+      return { status: 'ok', did: deps.trust.did, snapshot, answers: count('answers'), outbox };
     },
   );
 };
