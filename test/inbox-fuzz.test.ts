@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import fc from 'fast-check';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { presentCredentials } from '../src/exchange/credentials/index.js';
 import { DIDCOMM_PLAIN, PROBLEM_CODE, PROBLEM_REPORT_TYPE } from '../src/exchange/messages.js';
-import { CONSUMER, importedSample, matrixProving, post, REQUEST_TYPE, startStation, validatedQuery, type Station } from './inbox-fixtures.js';
+import { CONSUMER, importedSample, ISSUER, matrixProving, post, REQUEST_TYPE, startStation, validatedQuery, type Station } from './inbox-fixtures.js';
 
 /**
  * Fuzzing POST /didcomm with mutations of one valid signed request (fast-check, fixed seed), through
@@ -22,7 +23,7 @@ import { CONSUMER, importedSample, matrixProving, post, REQUEST_TYPE, startStati
  *    M.created_time an integer in (0, 1e11], at most now + clock skew, within the signed
  *    presentation's and credential's validity, M.expires_time absent or such an integer ≥ now and ≥ created_time,
  *    M.body an object whose `vp` is the valid request's presentation byte for byte (surrounding
- *    whitespace aside), with no `credentialSubject` and no parameter values (`param_values` absent, null, "", {}).
+ *    whitespace aside), with no `credentialSubject` and no parameter values (`param_values` absent, null, {}, or blank text).
  * Everything else is what the valid request may vary without meaning anything different: the id, the
  * form of `to`, the times within the window, and headers and body members the protocol does not act on
  * (typ, thid, pthid, dataset, record, unknown members). The signed presentation cannot vary at all.
@@ -41,6 +42,8 @@ interface Req {
   contentType?: string;
   authorization?: string;
   raw: Buffer;
+  /** A signed mutation: the body is built (and signed) when sent; `benign` when the change means nothing. */
+  signed?: { build: () => Promise<Buffer>; benign: boolean };
 }
 
 type Json = unknown;
@@ -66,6 +69,7 @@ describe('fuzz: mutated requests never crash the inbox, never get a 5xx, and not
   let token: string;
   let base: Record<string, any>;
   let window: { from: number; to: number };
+  let baseQuery: Record<string, unknown>;
   const nowS = () => Math.floor(Date.now() / 1000);
 
   let ramDir: string | undefined;
@@ -83,7 +87,8 @@ describe('fuzz: mutated requests never crash the inbox, never get a 5xx, and not
     token = await s.parties.token(s.trust, CONSUMER);
     const p = s.parties.get(CONSUMER);
     const created = new Date(Date.now() - 30_000);
-    const vp = await presentCredentials({ holder: CONSUMER, signer: { kid: p.kid, privateKey: p.privateKey }, credentials: [await s.parties.credential(validatedQuery(COUNT))], format: 'jwt', created, ttlSeconds: 3600 });
+    baseQuery = validatedQuery(COUNT);
+    const vp = await presentCredentials({ holder: CONSUMER, signer: { kid: p.kid, privateKey: p.privateKey }, credentials: [await s.parties.credential(baseQuery)], format: 'jwt', created, ttlSeconds: 3600 });
     const now = nowS();
     base = { id: randomUUID(), typ: DIDCOMM_PLAIN, type: REQUEST_TYPE, from: CONSUMER, to: US, created_time: now - 10, expires_time: now + 3600, body: { vp } };
     // The presentation and its credential are valid from their nbf to their exp; the message's created_time must lie within both.
@@ -129,7 +134,7 @@ describe('fuzz: mutated requests never crash the inbox, never get a 5xx, and not
     if (typeof b.vp !== 'string' || b.vp.trim() !== base.body.vp) return false;
     if (b.credentialSubject !== undefined) return false;
     const pv = b.param_values;
-    const noParams = pv === undefined || pv === null || pv === '' || (typeof pv === 'object' && !Array.isArray(pv) && Object.keys(pv).length === 0);
+    const noParams = pv === undefined || pv === null || (typeof pv === 'string' && pv.trim() === '') || (typeof pv === 'object' && !Array.isArray(pv) && Object.keys(pv).length === 0);
     return noParams;
   }
 
@@ -228,6 +233,45 @@ describe('fuzz: mutated requests never crash the inbox, never get a 5xx, and not
           return { kind: `headers: ${contentType ?? '(none)'} / ${auth}`, contentType, authorization, raw: Buffer.from(JSON.stringify(freshBase(id))) };
         }),
     },
+    // Signed mutations (the budgeted, expensive ones): a credential whose query or claims were changed and
+    // then properly signed by the trusted issuer, presented and signed by the holder, so the request reaches
+    // the credential, query and parameter checks with garbage in signed fields.
+    {
+      weight: 1,
+      arbitrary: fc.tuple(fc.uuid(), fc.constantFrom('identifier', 'profile', 'ontology', 'sparql', 'validatedQuery', 'credentialSubject', 'type', 'sub', 'iss', 'vc', 'param_values'), value).map(([id, f, v]) => {
+        const q: Record<string, unknown> = structuredClone(baseQuery);
+        const vc: Record<string, unknown> = { '@context': ['https://www.w3.org/2018/credentials/v1', 'https://kik-v.nl/context/v1.json'], type: ['VerifiableCredential', 'ValidatedQueryCredential'], credentialSubject: { validatedQuery: q } };
+        const claims: Record<string, unknown> = { sub: CONSUMER, iss: ISSUER, vc };
+        let paramValues: unknown;
+        let benign = false;
+        if (f === 'identifier' || f === 'profile' || f === 'ontology' || f === 'sparql') {
+          benign = JSON.stringify(q[f]) === JSON.stringify(v);
+          q[f] = v;
+        } else if (f === 'validatedQuery') (vc.credentialSubject as Record<string, unknown>).validatedQuery = v;
+        else if (f === 'credentialSubject' || f === 'type') vc[f] = v;
+        else if (f === 'vc') claims.vc = v;
+        else if (f === 'sub' || f === 'iss') {
+          benign = v === claims[f];
+          claims[f] = v;
+        } else {
+          // Parameter values for a query without paramsSHACL: only "no parameters" may pass.
+          paramValues = v;
+          benign = v === null || v === '' || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
+        }
+        const build = async () => {
+          const issuer = s.parties.get(ISSUER);
+          const cred = await new SignJWT(claims as Record<string, unknown> as never)
+            .setProtectedHeader({ alg: 'ES256', kid: issuer.kid, typ: 'JWT' })
+            .setJti(`${ISSUER}#${randomUUID()}`)
+            .setNotBefore(nowS() - 300)
+            .setExpirationTime(nowS() + 86_400)
+            .sign(issuer.privateKey);
+          const vp = await s.parties.vpJwt([cred]);
+          return Buffer.from(serialised({ ...freshBase(id), created_time: nowS(), body: { vp, ...(paramValues !== undefined ? { param_values: paramValues } : {}) } }));
+        };
+        return { kind: `signed: ${f}`, contentType: DIDCOMM_PLAIN, authorization: `Bearer ${token}`, raw: Buffer.alloc(0), signed: { build, benign } };
+      }),
+    },
     // Controls: the valid request with a fresh id (must be accepted) and a verbatim replay (must not).
     { weight: 1, arbitrary: fc.uuid().map((id) => jsonReq(freshBase(id), 'valid, fresh id')) },
     { weight: 1, arbitrary: fc.constant(jsonReq(null, 'replay of the base')).map(() => jsonReq(base, 'the base request (accepted once, then a replay)')) },
@@ -243,9 +287,11 @@ describe('fuzz: mutated requests never crash the inbox, never get a 5xx, and not
     const timeBy = new Map<string, number>();
     let accepted = 0;
     let acceptedVaried = 0;
+    let acceptedSigned = 0;
     const started = Date.now();
     for (const [n, r] of requests.entries()) {
-      const expectAccept = acceptable(r);
+      if (r.signed) r.raw = await r.signed.build();
+      const expectAccept = r.signed ? undefined : acceptable(r);
       const headers: Record<string, string> = {};
       if (r.contentType !== undefined) headers['content-type'] = r.contentType;
       if (r.authorization !== undefined) headers.authorization = r.authorization;
@@ -264,12 +310,13 @@ describe('fuzz: mutated requests never crash the inbox, never get a 5xx, and not
       if (res.statusCode >= 500) violations.push(`${where}: 5xx ${JSON.stringify(body).slice(0, 300)}`);
       if (res.statusCode === 202) {
         accepted++;
-        if (!expectAccept) violations.push(`${where}: accepted but the model refuses: ${r.raw.toString('utf8').slice(0, 300)}`);
         const m = JSON.parse(r.raw.toString('utf8'));
+        if (r.signed ? !r.signed.benign : !expectAccept) violations.push(`${where}: accepted but the model refuses: ${r.raw.toString('utf8').slice(0, 300)} … body ${JSON.stringify({ ...m.body, vp: m.body?.vp === base.body.vp ? '(the valid presentation)' : m.body?.vp })}`);
         if (body.requestId !== m.id) violations.push(`${where}: accepted as ${body.requestId}, not the message id`);
         const { id: _a, ...rest } = m;
         const { id: _b, ...baseRest } = base;
         if (JSON.stringify(rest) !== JSON.stringify(baseRest)) acceptedVaried++;
+        if (r.signed) acceptedSigned++;
         continue;
       }
       if (expectAccept) violations.push(`${where}: refused (${body?.body?.code}: ${body?.body?.comment}) but the model accepts: ${r.raw.toString('utf8').slice(0, 300)}`);
@@ -285,11 +332,11 @@ describe('fuzz: mutated requests never crash the inbox, never get a 5xx, and not
       byCode.set(code, (byCode.get(code) ?? 0) + 1);
     }
     const ms = Date.now() - started;
-    console.log(`fuzz: ${requests.length} requests generated in ${sampled} ms, sent in ${ms} ms (${(ms / requests.length).toFixed(2)} ms each); ${accepted} accepted (${acceptedVaried} differing from the base beyond the id); ms by kind ${JSON.stringify(Object.fromEntries([...timeBy].map(([k, v]) => [k, Math.round(v)])))}; refusals by code: ${JSON.stringify(Object.fromEntries([...byCode].sort((a, b) => b[1] - a[1])))}`);
+    console.log(`fuzz: ${requests.length} requests generated in ${sampled} ms, sent in ${ms} ms (${(ms / requests.length).toFixed(2)} ms each); ${accepted} accepted (${acceptedVaried} differing from the base beyond the id, ${acceptedSigned} of them re-signed with a benign change); ms by kind ${JSON.stringify(Object.fromEntries([...timeBy].map(([k, v]) => [k, Math.round(v)])))}; refusals by code: ${JSON.stringify(Object.fromEntries([...byCode].sort((a, b) => b[1] - a[1])))}`);
     expect(violations.slice(0, 20)).toEqual([]);
     expect(requests.length).toBeGreaterThanOrEqual(5_000);
     // The mutations reached the expensive checks, not only the cheap ones.
-    for (const code of ['e.p.req.presentation-signature', 'e.p.msg.replay', 'e.p.msg.invalid-json', 'e.p.req.unauthorized', 'e.p.msg.unsupported-media-type']) expect(byCode.get(code) ?? 0, code).toBeGreaterThan(0);
+    for (const code of ['e.p.req.invalid-credential-subject', 'e.p.req.unsupported-profile', 'e.p.req.unsupported-ontology', 'e.p.req.credential-subject', 'e.p.req.presentation-signature', 'e.p.msg.replay', 'e.p.msg.invalid-json', 'e.p.req.unauthorized', 'e.p.msg.unsupported-media-type']) expect(byCode.get(code) ?? 0, code).toBeGreaterThan(0);
     expect(accepted).toBeGreaterThan(50);
   }, 120_000);
 

@@ -224,6 +224,16 @@ describe('POST /didcomm refusals: status, problem report and nothing stored', ()
     flipped[5] = flipped[5]! ^ 0x01;
     await refused(message({ vp: `${h}.${p}.${flipped.toString('base64url')}` }), { status: 401, code: 'e.p.req.presentation-signature', comment: /does not verify/ });
   });
+  it('27b a VP-JWT whose signature text was changed only in its unused last bits (same bytes, another text)', async () => {
+    const vp = await validVp();
+    const [h, p, sig] = vp.split('.') as [string, string, string];
+    // 64 signature bytes take 86 base64url characters; the last one carries 2 bits and 4 unused ones.
+    const last = sig.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const twin = alphabet[alphabet.indexOf(last) ^ 1]!;
+    expect(Buffer.from(`${sig.slice(0, -1)}${twin}`, 'base64url')).toEqual(Buffer.from(sig, 'base64url'));
+    await refused(message({ vp: `${h}.${p}.${sig.slice(0, -1)}${twin}` }), { status: 400, code: 'e.p.req.presentation-invalid', comment: /signature is not canonical base64url/ });
+  });
   it('28 a presentation signed by someone other than the sender', async () => {
     await refused(message({ vp: await vpFor([validatedQuery(COUNT)], { signer: OTHER }) }), { status: 403, code: 'e.p.req.presentation-signer', comment: /iss did:web:other-consumer\.test is not the sender did:web:kik-starter\.test/ });
   });

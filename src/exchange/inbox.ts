@@ -115,6 +115,7 @@ export async function receiveRequest(deps: InboxDeps, input: { authorization?: s
     let form: 'vp' | 'credentialSubject';
     if (m.body.vp !== undefined) {
       form = 'vp';
+      checkEncoding(m.body.vp);
       const creds = await deps.trust.verifyPresentation(m.body.vp, { holder: m.from, at: new Date(m.created_time * 1000) });
       pass('presentation');
       if (creds.length === 0) throw new ExchangeError('e.p.req.no-credentials', 400, 'the presentation holds no ValidatedQueryCredential; present at least one', '$.body.vp');
@@ -266,6 +267,30 @@ function checkShape(msg: Record<string, unknown> | undefined, us: string, now: D
   if (b.vp !== undefined && b.credentialSubject !== undefined) throw bad('e.p.msg.invalid-body', 'the body has both "vp" and "credentialSubject"; send only "vp"', '$.body');
   if (b.vp !== undefined && (typeof b.vp !== 'string' || b.vp.trim() === '') && (typeof b.vp !== 'object' || b.vp === null)) throw bad('e.p.msg.invalid-body', '"vp" must be the presentation as standard Base64 of its JSON-LD, or a VP-JWT', '$.body.vp');
   return { id: msg.id, from, to: to as string[], created_time: created, ...(expires !== undefined ? { expires_time: expires } : {}), body: b };
+}
+
+const JWS_FORM = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * The presentation's text encodes its bytes in exactly one way. Base64 decoders ignore the unused low
+ * bits of the last character and skip characters outside the alphabet, so without this check many
+ * different `vp` texts would carry one and the same signature (a VP-JWT with a changed last character
+ * verifies). Line breaks in standard Base64 (MIME style) are tolerated.
+ */
+function checkEncoding(vp: unknown): void {
+  if (typeof vp !== 'string') return;
+  const t = vp.trim();
+  const refuse = (why: string) => new ExchangeError('e.p.req.presentation-invalid', 400, `the presentation ${why}; send it exactly as encoded by the signer`, '$.body.vp');
+  if (JWS_FORM.test(t)) {
+    const i = t.split('.').findIndex((part) => Buffer.from(part, 'base64url').toString('base64url') !== part);
+    if (i >= 0) throw refuse(`is a VP-JWT whose ${['header', 'payload', 'signature'][i]} is not canonical base64url (unused bits set)`);
+    return;
+  }
+  if (t.startsWith('{')) return;
+  const compact = t.replace(/[\r\n]+/g, '');
+  if (/^[A-Za-z0-9+/]*={0,2}$/.test(compact) && Buffer.from(compact, 'base64').toString('base64') !== compact) {
+    throw refuse('is not canonical standard Base64 (unused bits set, or padding missing)');
+  }
 }
 
 function tooLarge(message: string, path: string): ExchangeError {
