@@ -27,7 +27,11 @@ import { CONSUMER, importedSample, ISSUER, matrixProving, post, REQUEST_TYPE, st
  * Everything else is what the valid request may vary without meaning anything different: the id, the
  * form of `to`, the times within the window, and headers and body members the protocol does not act on
  * (typ, thid, pthid, dataset, record, unknown members). The signed presentation cannot vary at all.
- * Every other request must be refused with a 4xx DIDComm problem report; none may get a 5xx.
+ * Every other request must be refused with a 4xx DIDComm problem report; none may get a 5xx; a
+ * problem code always comes with the same status. Within a second of a time limit (the server reads
+ * its clock just after the model) either answer is right. The signed arm (credentials changed, then
+ * signed again by the trusted issuer and presented by the holder) may only be accepted when the change
+ * means nothing (the same value written again, or no parameters).
  */
 
 const US = 'did:web:datastation.test';
@@ -107,7 +111,7 @@ describe('fuzz: mutated requests never crash the inbox, never get a 5xx, and not
   const claimed = (id: string) => s.db.prepare('SELECT 1 FROM inbox_seen WHERE id = ?').get(id) !== undefined;
 
   /** The model: whether the protocol says this request must be accepted (see the file's comment). */
-  function acceptable(r: Req): boolean {
+  function acceptable(r: Req): boolean | 'either' {
     const media = (r.contentType ?? '').split(';')[0]!.trim().toLowerCase();
     if (media !== DIDCOMM_PLAIN && media !== 'application/json') return false;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(r.authorization ?? '');
@@ -131,11 +135,14 @@ describe('fuzz: mutated requests never crash the inbox, never get a 5xx, and not
     if (msg.expires_time !== undefined && (!time(msg.expires_time) || msg.expires_time < now || msg.expires_time < msg.created_time)) return false;
     const b = msg.body;
     if (typeof b !== 'object' || b === null || Array.isArray(b)) return false;
+    // The server reads its clock a moment after the model: within a second of a time limit either answer is right.
+    const nearLimit = Math.abs(msg.created_time - (now + SKEW)) < 1.5 || (msg.expires_time !== undefined && Math.abs(msg.expires_time - now) < 1.5);
     if (typeof b.vp !== 'string' || b.vp.trim() !== base.body.vp) return false;
     if (b.credentialSubject !== undefined) return false;
     const pv = b.param_values;
     const noParams = pv === undefined || pv === null || (typeof pv === 'string' && pv.trim() === '') || (typeof pv === 'object' && !Array.isArray(pv) && Object.keys(pv).length === 0);
-    return noParams;
+    if (!noParams) return false;
+    return nearLimit ? 'either' : true;
   }
 
   // --- Generators ---------------------------------------------------------------------------------
@@ -319,7 +326,7 @@ describe('fuzz: mutated requests never crash the inbox, never get a 5xx, and not
         if (r.signed) acceptedSigned++;
         continue;
       }
-      if (expectAccept) violations.push(`${where}: refused (${body?.body?.code}: ${body?.body?.comment}) but the model accepts: ${r.raw.toString('utf8').slice(0, 300)}`);
+      if (expectAccept === true) violations.push(`${where}: refused (${body?.body?.code}: ${body?.body?.comment}) but the model accepts: ${r.raw.toString('utf8').slice(0, 300)}`);
       if (res.statusCode < 400) violations.push(`${where}: neither accepted nor refused`);
       if (body.type !== PROBLEM_REPORT_TYPE || typeof body.body?.code !== 'string' || !PROBLEM_CODE.test(body.body.code) || typeof body.body.comment !== 'string' || body.from !== US) {
         violations.push(`${where}: not a well-formed problem report: ${res.body.slice(0, 200)}`);
