@@ -6,7 +6,8 @@ import { Parser, type Quad } from 'n3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../src/db/open.js';
 import { loadPack } from '../src/indicators/pack.js';
-import { VALIDATED_QUERY_PROTOCOL, datacatalogRoutes, jsonLdLibrary, negotiate } from '../src/server/datacatalog.js';
+import { jsonLdLibrary } from '../src/exchange/jsonld.js';
+import { VALIDATED_QUERY_PROTOCOL, datacatalogRoutes, negotiate } from '../src/server/datacatalog.js';
 import { ONTOLOGY_DIR } from '../src/validation/ontology.js';
 import { ROOT, tempDir } from './helpers.js';
 

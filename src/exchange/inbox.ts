@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { appendAudit } from '../audit/log.js';
-import type { AgentConfig } from '../config/schema.js';
+import type { AgentConfig, ExchangeInboxConfig } from '../config/schema.js';
 import type { Db } from '../db/open.js';
 import type { EngineMatrix } from '../engines/routing.js';
 import type { ProfilePack } from '../indicators/pack.js';
@@ -8,7 +8,7 @@ import { sha256 } from '../store/snapshot.js';
 import { DIDCOMM_PLAIN, PROBLEM_REPORT_TYPE, problemReport, type DidcommMessage } from './messages.js';
 import { checkParamValues, readParamValues } from './param-values.js';
 import { claimMessageId, releaseMessageId } from './replay.js';
-import { configuredPacks, createRequest, packForQuery, planQuery, type NotShippedPolicy, type QueryPlan } from './requests.js';
+import { configuredPacks, createRequest, packForQuery, planQuery, type QueryPlan } from './requests.js';
 import { decodeValidatedQuery } from './validated-query.js';
 import { ExchangeError, KIKV_SERVICE, type Trust, type ValidatedQuery } from './types.js';
 
@@ -20,20 +20,8 @@ import { ExchangeError, KIKV_SERVICE, type Trust, type ValidatedQuery } from './
 
 export const REQUEST_TYPE = 'https://www.kik-v.nl/validated-query-request/1.0/request';
 
-export interface InboxSettings {
-  /** Largest body checked in order; larger bodies (up to hardBodyLimit) are refused at the size check. */
-  maxBodyBytes: number;
-  /** Bodies above this are not read at all (fastify bodyLimit), answered with a problem report. */
-  hardBodyLimit: number;
-  maxCredentials: number;
-  /** Longest SPARQL text (as sent, encoded). */
-  maxSparqlChars: number;
-  /** How far in the future created_time may lie (clock skew between the parties). */
-  clockSkewSeconds: number;
-  /** The legacy body (`credentialSubject`, no presentation): accepted on the bearer token alone, or refused. */
-  legacyCredentialSubject: 'accept' | 'refuse';
-  notShippedQuery: NotShippedPolicy;
-}
+/** The inbox's limits and policies: config `exchange.inbox` (its schema describes each key). */
+export type InboxSettings = ExchangeInboxConfig;
 
 export const DEFAULT_INBOX: InboxSettings = {
   maxBodyBytes: 512 * 1024,

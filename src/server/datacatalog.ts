@@ -1,32 +1,14 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import type * as JsonLdLibrary from 'jsonld';
 import { DataFactory, Parser, Writer, type Quad } from 'n3';
 import type { Db } from '../db/open.js';
+import { jsonLdLibrary } from '../exchange/jsonld.js';
 import type { ProfileHeader } from '../indicators/pack.js';
 import { ONTOLOGY_DIR, ontologyFolder } from '../validation/ontology.js';
 
 const { namedNode, literal, quad } = DataFactory;
-
-/**
- * jsonld 5.x loads @digitalbazaar/http-client through the `esm` loader, which fails on current Node
- * (the same workaround as src/exchange/credentials/canonical.ts). The catalogue never fetches, so an
- * empty module stands in for the client: jsonld then has no way to reach the network at all.
- */
-export function jsonLdLibrary(): typeof JsonLdLibrary {
-  const require = createRequire(import.meta.url);
-  const client = require.resolve('@digitalbazaar/http-client', { paths: [require.resolve('jsonld')] });
-  if (!require.cache[client]) {
-    const stub = new Module(client);
-    stub.filename = client;
-    stub.loaded = true;
-    stub.exports = { httpClient: undefined };
-    require.cache[client] = stub;
-  }
-  return require('jsonld') as typeof JsonLdLibrary;
-}
 
 /** The KIK-V validated-query protocol our /didcomm endpoint speaks. */
 export const VALIDATED_QUERY_PROTOCOL = 'https://www.kik-v.nl/validated-query-request/1.0';

@@ -1,24 +1,6 @@
-import Module, { createRequire } from 'node:module';
+import { jsonLdLibrary } from '../jsonld.js';
 import { documentLoader, shippedContexts, unknownContext } from './contexts.js';
 import { ExchangeError } from '../types.js';
-
-/**
- * jsonld 5.x loads @digitalbazaar/http-client through the `esm` loader, which fails on current Node.
- * We never fetch contexts, so an empty module stands in for the client before jsonld is loaded: the
- * library then has no way to reach the network at all, whatever a document says.
- */
-const require = createRequire(import.meta.url);
-function loadJsonLd(): JsonLd {
-  const client = require.resolve('@digitalbazaar/http-client', { paths: [require.resolve('jsonld')] });
-  if (!require.cache[client]) {
-    const stub = new Module(client);
-    stub.filename = client;
-    stub.loaded = true;
-    stub.exports = { httpClient: undefined };
-    require.cache[client] = stub;
-  }
-  return require('jsonld') as JsonLd;
-}
 
 interface JsonLd {
   canonize(input: unknown, options: Record<string, unknown>): Promise<string>;
@@ -34,7 +16,7 @@ let jsonld: JsonLd | undefined;
  */
 export async function canonicalNQuads(document: Record<string, unknown>, path: string): Promise<string> {
   assertSignable(document, path);
-  jsonld ??= loadJsonLd();
+  jsonld ??= jsonLdLibrary() as unknown as JsonLd;
   try {
     return await jsonld.canonize(document, {
       algorithm: 'URDNA2015',
