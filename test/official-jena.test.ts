@@ -34,10 +34,10 @@ const ORG = 'Organisatie (gecontracteerd + algemeen)';
 const PEILDATUM = '2023-12-31';
 const Q_START = '2023-10-01';
 const PARAMETERS = { ...quarterParameters(2023, 'Q4'), ...peildatumParameter(PEILDATUM), zorgkantoor: zorgkantoor('MiddenIJssel') };
-const QUERIES = ['1.1', '1.2', '2.1', '3.1', '6.1', '9.1', '11.1', '14.1'] as const;
+const QUERIES = ['1.1', '1.2', '2.1', '3.1', '6.1', '8.2', '9.1', '11.1', '14.1', '14.2'] as const;
 type QueryId = (typeof QUERIES)[number];
 /** The queries with per-vestiging rows through the region chain (2.1 has none on Jena: see its test). */
-const REGION_QUERIES: QueryId[] = ['1.1', '1.2', '3.1', '6.1', '9.1', '11.1', '14.1'];
+const REGION_QUERIES: QueryId[] = ['1.1', '1.2', '3.1', '6.1', '8.2', '9.1', '11.1', '14.1', '14.2'];
 
 /** Per vestiging of the sample: which link of the region chain the official queries walk is present. */
 const REGION_PROBE = `PREFIX onz-g: <http://purl.org/ozo/onz-g#>
@@ -257,6 +257,52 @@ describe('official KIK-V Zorgkantoren 1.3.4 queries on Apache Jena over the mapp
         clients.set(profile, (clients.get(profile) ?? new Set()).add(i.client_id!));
       }
       expect(Object.fromEntries(rows.map((r) => [r[1], num(r[2])]))).toEqual(Object.fromEntries([...clients].map(([p, s]) => [p, s.size])));
+    });
+
+    // 8.2 reaches a vestiging through post isAbout Kostenplaats isAbout Vestiging; postings without a
+    // location count for the organisation only.
+    it('8.2 PIL and PNIL costs in Q4 2023 per vestiging and organisation, as summed from the staging ledger', () => {
+      const PIL = new Set(['WPerLes', 'WPerSol']);
+      const PNIL = new Set(['WBedOvpUik', 'WBedOvpUit', 'WBedOvpMaf', 'WBedOvpZzp', 'WBedOvpPay', 'WBedOvpOip']);
+      const cents = (v: string) => Math.round(Number(v) * 100);
+      const sums = new Map<string, { pil: number; pnil: number }>();
+      const vestiging = new Map(csv('locations.csv').map((l) => [l.location_id!, l.vestigingsnummer!]));
+      for (const p of csv('ledger.csv')) {
+        if (p.booking_date! < Q_START || p.booking_date! > PEILDATUM) continue;
+        const kind = PIL.has(p.rgs_code!) ? 'pil' : PNIL.has(p.rgs_code!) ? 'pnil' : undefined;
+        if (!kind) continue;
+        for (const key of [ORG, ...(p.location_id ? [vestiging.get(p.location_id)!] : [])]) {
+          const t = sums.get(key) ?? { pil: 0, pnil: 0 };
+          t[kind] += cents(p.amount!);
+          sums.set(key, t);
+        }
+      }
+      const rows = table(result('8.2'));
+      expect(rows.map((r) => r[0]).sort()).toEqual([...VESTIGINGEN, ORG].sort());
+      for (const [label, pnil, pil] of rows) expect({ label, pnil: cents(pnil!), pil: cents(pil!) }).toEqual({ label, ...sums.get(label!) });
+    });
+
+    // 14.2 needs onz-org:vestigingVan on every vestiging, and the reference facts (care profile isAbout
+    // the sector VV, delivery form a Leveringsvorm) in the snapshot.
+    it('14.2 clients per delivery form on 2023-12-31 per vestiging and organisation, as counted from the staging CSV', () => {
+      const FORMS = ['instelling', 'vpt', 'mpt', 'pgb'];
+      const indications = new Map(csv('indications.csv').map((i) => [i.indication_id!, i]));
+      const wardVestiging = new Map(csv('wards.csv').map((w) => [w.ward_id!, w.location_id!]));
+      const vestiging = new Map(csv('locations.csv').map((l) => [l.location_id!, l.vestigingsnummer!]));
+      const counts = new Map<string, number[]>();
+      for (const e of csv('care_episodes.csv')) {
+        const i = indications.get(e.indication_id!)!;
+        if (!activeOn(PEILDATUM, e.start_date!, e.end_date!) || !activeOn(PEILDATUM, i.start_date!, i.end_date!)) continue;
+        const location = e.ward_id ? wardVestiging.get(e.ward_id) : undefined;
+        for (const key of [ORG, ...(location ? [vestiging.get(location)!] : [])]) {
+          const c = counts.get(key) ?? [0, 0, 0, 0];
+          c[FORMS.indexOf(i.delivery_form!)]! += 1;
+          counts.set(key, c);
+        }
+      }
+      const rows = table(result('14.2'));
+      expect(rows.map((r) => r[0]).sort()).toEqual([...counts.keys()].sort());
+      for (const [label, verblijf, vpt, mpt, pgb] of rows) expect({ label, n: [verblijf, vpt, mpt, pgb].map(num) }).toEqual({ label, n: counts.get(label!) });
     });
 
     it('no query puts a row on anything but a vestiging of the sample or the organisation', () => {

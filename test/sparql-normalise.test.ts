@@ -150,6 +150,8 @@ describe('constant folding', () => {
     ['xsd:date(CONCAT(STR(2023), "-10-01")) + "P3M"^^xsd:duration + "-P1D"^^xsd:duration', '2023-12-31', 'date'],
     ['IF("Q2" = "Q1", 1, 2)', '2', 'integer'],
     ['"a" < "b" && 1 >= 1', 'true', 'boolean'],
+    ['xsd:dateTime("2023-12-31"^^xsd:date + "P1D"^^xsd:dayTimeDuration)', '2024-01-01T00:00:00', 'dateTime'],
+    ['xsd:dateTime(CONCAT("2023-02-28", "T23:59:59.5"))', '2023-02-28T23:59:59.5', 'dateTime'],
   ])('%s = %s', (expr, value, type) => {
     expect(fold(expr)).toEqual({ value, datatype: XSD + type });
   });
@@ -162,6 +164,12 @@ describe('constant folding', () => {
   it('leaves non-terminating division and division by zero to the engine', () => {
     expect(fold('1 / 3')).toBeUndefined();
     expect(fold('1 / 0')).toBeUndefined();
+  });
+
+  it('folds a cast to xsd:dateTime only for a real timestamp', () => {
+    expect(fold('xsd:dateTime("2023-02-29T00:00:00")')).toBeUndefined();
+    expect(fold('xsd:dateTime("2023-01-01T25:00:00")')).toBeUndefined();
+    expect(fold('xsd:dateTime("2023-01-01")')).toBeUndefined();
   });
 });
 

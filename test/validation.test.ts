@@ -31,7 +31,8 @@ const VALID = `${PREFIXES}
 <organisatie/O/kvk> a ext:KvkNummer ; onz-g:hasDataValue "12345678" .
 
 <vestiging/L1> a onz-org:Vestiging , onz-g:StationaryArtifact ; rdfs:label "De Linde" ;
-  onz-g:identifiedBy <vestiging/L1/nr> ; onz-g:hasLocalizableArea <vestiging/L1/gebied> .
+  onz-g:identifiedBy <vestiging/L1/nr> ; onz-g:hasLocalizableArea <vestiging/L1/gebied> ; onz-org:vestigingVan <organisatie/O> .
+<kostenplaats/L1> a onz-fin:Kostenplaats ; onz-g:isAbout <vestiging/L1> .
 <vestiging/L1/nr> a onz-org:Vestigingsnummer ; onz-g:hasDataValue "000012345678" .
 <vestiging/L1/gebied> onz-g:identifiedBy <vestiging/L1/adres> .
 <vestiging/L1/adres> a ext:Adres ; rdfs:label "Parkweg 1, 7425VW Deventer" ; onz-g:hasPart <vestiging/L1/adres/pc> .
@@ -65,7 +66,7 @@ const VALID = `${PREFIXES}
 <verzuim/V1/tijd> a onz-pers:VerzuimTijdKwaliteit ; onz-g:hasQualityValue <verzuim/V1/tijd/waarde> .
 <verzuim/V1/tijd/waarde> onz-g:hasDataValue "50"^^xsd:decimal ; onz-g:hasUnitOfMeasure onz-g:percent ; onz-g:startDatum "2023-02-01"^^xsd:date .
 <grootboekpost/P1> a onz-fin:Grootboekpost ; onz-g:partOf onz-fin:WPerLes ; onz-g:hasDate "2023-01-31"^^xsd:date ;
-  onz-fin:heeftGeldBedrag "1000.00"^^xsd:decimal ; onz-g:isAbout <vestiging/L1> .
+  onz-fin:heeftGeldBedrag "1000.00"^^xsd:decimal ; onz-g:isAbout <kostenplaats/L1> .
 
 <client/K1> a onz-g:Human ; onz-g:hasDateOfBirth "1935-01-01"^^xsd:date .
 <indicatie/I1> a onz-zorg:WlzIndicatie , onz-zorg:IndicatieBesluit ; onz-g:isAbout <client/K1> ; onz-g:startDatum "2022-06-01"^^xsd:date ;
@@ -121,6 +122,11 @@ describe('SHACL validation of mapped data (ONZ 3.0.0 shapes)', () => {
       name: 'organisation without KvK number',
       data: () => broken([[':organisatie/O', 'onz-g:identifiedBy']]),
       expect: { shape: 'Organisatie-kvk', focusNode: `${D}organisatie/O`, path: 'onz-g:identifiedBy', message: /exactly one KvK number/ },
+    },
+    {
+      name: 'vestiging without its organisation (a warning: Zorgkantoren 14.2 leaves it out)',
+      data: () => broken([[':vestiging/L1', 'onz-org:vestigingVan']]),
+      expect: { shape: 'Vestiging-organisatie', focusNode: `${D}vestiging/L1`, path: 'onz-org:vestigingVan', severity: 'Warning', message: /names no organisation/ },
     },
     {
       name: 'vestigingsnummer of 11 digits',

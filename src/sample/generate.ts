@@ -84,6 +84,7 @@ export function generateSample(opts: SampleOptions): SampleTables {
       house_number: l.houseNumber,
       postcode: l.postcode,
       city: l.city,
+      organisation_id: org.organisation.id,
     })),
     wards: org.wards.map((w) => ({ ward_id: w.id, location_id: w.location.id, name: w.name })),
     functions: FUNCTIONS.map((f) => ({ function_code: f.code, name: f.name, care: f.care ? 'yes' : 'no', qualification: f.qualification })),

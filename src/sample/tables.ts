@@ -11,7 +11,7 @@ export const SAMPLE_LAYOUT = {
   organisation: { file: 'organisation.csv', columns: ['organisation_id', 'name', 'kvk_number'] },
   locations: {
     file: 'locations.csv',
-    columns: ['location_id', 'name', 'vestigingsnummer', 'street', 'house_number', 'postcode', 'city'],
+    columns: ['location_id', 'name', 'vestigingsnummer', 'street', 'house_number', 'postcode', 'city', 'organisation_id'],
   },
   wards: { file: 'wards.csv', columns: ['ward_id', 'location_id', 'name'] },
   functions: { file: 'functions.csv', columns: ['function_code', 'name', 'care', 'qualification'] },
