@@ -82,12 +82,6 @@ export interface DeliverOptions {
 }
 
 /**
- * Kept for src/server/metrics.ts, which still calls it: the message_outbox table is made by a
- * migration in src/db/open.ts, so there is nothing left to do. Remove once metrics.ts drops the call.
- */
-export function ensureMessageOutbox(_db: Db): void {}
-
-/**
  * Signs every approved answer that has no outbox message yet and queues its DIDComm response.
  * Runs at start and after each approval, so an approval whose process died before queueing is
  * still delivered. The answer is checked against the hash the board approved before signing.

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Db } from '../db/open.js';
-import { ensureMessageOutbox } from '../exchange/outbox.js';
 
 /** Prometheus text exposition format, version 0.0.4. */
 export const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
@@ -79,7 +78,6 @@ function talliedByCode(t: AuditTally, action: string): Array<{ code: string; n: 
  * audit log, which records every receipt and refusal with its problem code).
  */
 export function agentMetrics(db: Db, now = new Date()): MetricFamily[] {
-  ensureMessageOutbox(db);
   const grouped = (sql: string, ...params: unknown[]) => db.prepare(sql).all(...params) as Array<{ k: string | null; k2?: string | null; n: number }>;
   const count = (sql: string, ...params: unknown[]) => (db.prepare(sql).get(...params) as { n: number | null }).n ?? 0;
 
