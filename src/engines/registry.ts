@@ -55,6 +55,32 @@ export function createEngine(name: string, opts: EngineOptions = {}): QueryEngin
   }
 }
 
+/** Engines by name, each created on first use with the same snapshot file loaded; `close` stops them all. */
+export interface EnginePool {
+  get(name: string): Promise<QueryEngine>;
+  close(): Promise<void>;
+}
+
+export function enginePool(file: string, opts: EngineOptions = {}): EnginePool {
+  const engines = new Map<string, Promise<QueryEngine>>();
+  return {
+    get(name) {
+      let e = engines.get(name);
+      if (!e) {
+        const engine = createEngine(name, opts);
+        e = engine.loadFile(file).then(() => engine);
+        engines.set(name, e);
+      }
+      return e;
+    },
+    async close() {
+      // Jena keeps a query JVM holding the store's lock; the next run (or another process) needs it free.
+      for (const e of engines.values()) await (await e.catch(() => undefined))?.close?.();
+      engines.clear();
+    },
+  };
+}
+
 /** Which engines can run here, and for those that cannot, what to install or configure. */
 export async function availableEngines(opts: EngineOptions = {}): Promise<EngineAvailability[]> {
   return [

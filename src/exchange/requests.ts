@@ -5,9 +5,9 @@ import { appendAudit } from '../audit/log.js';
 import type { AgentConfig } from '../config/schema.js';
 import { canonicalJson } from '../db/json.js';
 import type { Db } from '../db/open.js';
-import { availableEngines, createEngine, engineOptionsFromConfig } from '../engines/registry.js';
+import { availableEngines, engineOptionsFromConfig, enginePool } from '../engines/registry.js';
 import { chooseEngine, queryKey, type EngineMatrix } from '../engines/routing.js';
-import type { QueryEngine, SparqlJsonResults } from '../engines/types.js';
+import type { SparqlJsonResults } from '../engines/types.js';
 import { declaredParameters, type ParameterValue } from '../indicators/bind.js';
 import { itemRows } from '../indicators/item-rows.js';
 import { checkParameters, ParameterError } from '../indicators/parameter-shapes.js';
@@ -225,16 +225,7 @@ async function computeAndLink(deps: ComputeDeps, req: RequestRow, actor: string)
   db.prepare('UPDATE requests SET snapshot_hash = ? WHERE id = ?').run(snapshot, req.id);
 
   const eo = engineOptionsFromConfig(cfg);
-  const engines = new Map<string, QueryEngine>();
-  const engineFor = async (name: string) => {
-    let e = engines.get(name);
-    if (!e) {
-      e = createEngine(name, eo);
-      await e.loadFile(file);
-      engines.set(name, e);
-    }
-    return e;
-  };
+  const engines = enginePool(file, eo);
   const done: Computed[] = [];
   try {
     let available: string[] | undefined;
@@ -266,7 +257,7 @@ async function computeAndLink(deps: ComputeDeps, req: RequestRow, actor: string)
         const item = pack.manifest.indicators.find((i) => i.id === plan.item)!;
         const route = chooseEngine(matrix, queryKey(item.id, queryHash), available, preference);
         if ('refusal' in route) throw new ExchangeError('e.p.req.engine-unproven', 503, `the datastation cannot yet compute query ${plan.identifier} with an engine proven correct for it; the provider has been told, ask again later`);
-        const engine = await engineFor(route.engine);
+        const engine = await engines.get(route.engine);
         // The item with the request's values as its parameters, so the pack's own run path computes it.
         const withValues: IndicatorDef = { ...item, parameters: Object.fromEntries(Object.entries(item.parameters).map(([k, d]) => [k, { ...d, value: valueText(plan.parameters[k]) ?? d.value }])) };
         const run = await runIndicator(engine, { ...pack, manifest: { ...pack.manifest, indicators: [withValues] } }, item.id, plan.year);
@@ -274,14 +265,14 @@ async function computeAndLink(deps: ComputeDeps, req: RequestRow, actor: string)
       } else {
         const route = chooseEngine(matrix, queryKey(indicatorId, queryHash), available, preference);
         const name = 'engine' in route ? route.engine : available.includes(matrix.reference) ? matrix.reference : eo.defaultEngine;
-        const engine = await engineFor(name);
+        const engine = await engines.get(name);
         const normalised = normaliseQuery(plan.sparql!, normaliserParameters(plan.parameters), normaliserEngine(engine.name));
         const results = await engine.select(normalised.text);
         done.push({ plan, results, engine: name, metadata: { request: req.id, notShipped: true, unprovenEngine: !('engine' in route), normalisation: normalised.applied } });
       }
     }
   } finally {
-    for (const e of engines.values()) await e.close?.();
+    await engines.close();
   }
 
   // Aggregates only: every computed result is checked before anything is stored.

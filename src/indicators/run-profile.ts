@@ -8,7 +8,7 @@ import { appendAudit } from '../audit/log.js';
 import type { AgentConfig } from '../config/schema.js';
 import { canonicalJson } from '../db/json.js';
 import type { Db } from '../db/open.js';
-import { availableEngines, createEngine, engineOptionsFromConfig } from '../engines/registry.js';
+import { availableEngines, engineOptionsFromConfig, enginePool } from '../engines/registry.js';
 import { chooseEngine, MATRIX_FILE, queryKey, type EngineMatrix } from '../engines/routing.js';
 import type { QueryEngine, SparqlJsonResults, SparqlJsonTerm } from '../engines/types.js';
 import { latestSnapshotHash } from '../pipeline/import.js';
@@ -119,21 +119,12 @@ export async function runProfile(cfg: AgentConfig, db: Db, opts: ProfileRunOptio
   const candidates = opts.engine ? [opts.engine] : available;
   const preference = opts.engine ? [opts.engine] : [eo.defaultEngine, ...available];
 
-  const engines = new Map<string, QueryEngine>();
+  const engines = enginePool(file, eo);
   const shared: SharedRuns = new Map();
-  const engineFor = async (name: string): Promise<QueryEngine> => {
-    let e = engines.get(name);
-    if (!e) {
-      e = createEngine(name, eo);
-      await e.loadFile(file);
-      engines.set(name, e);
-    }
-    return e;
-  };
 
   try {
     // Locations and the organisation: simple patterns every engine answers the same.
-    const first = await engineFor(opts.engine ?? eo.defaultEngine);
+    const first = await engines.get(opts.engine ?? eo.defaultEngine);
     const { organisation, locations } = await providerOf(first);
     const vestigingen = locations.map((l) => l.vestigingsnummer);
 
@@ -159,7 +150,7 @@ export async function runProfile(cfg: AgentConfig, db: Db, opts: ProfileRunOptio
       }
       const t0 = performance.now();
       try {
-        const engine = await engineFor(route.engine);
+        const engine = await engines.get(route.engine);
         const run = await runIndicator(engine, pack, ind.id, opts.year, shared);
         const rows = itemRows(ind, run.results, vestigingen);
         const delivered = rows.filter((r) => r.afdeling === undefined);
@@ -183,8 +174,7 @@ export async function runProfile(cfg: AgentConfig, db: Db, opts: ProfileRunOptio
     }
   return { profile: { id: header.id, version: header.version, iri: header.iri, ontology: `${header.ontology.name} ${header.ontology.version}` }, year: opts.year, snapshot, organisation, locations, items };
   } finally {
-    // Jena keeps a query JVM holding the store's lock; the next run (or another process) needs it free.
-    for (const e of engines.values()) await e.close?.();
+    await engines.close();
   }
 }
 
