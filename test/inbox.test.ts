@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPack } from '../src/indicators/pack.js';
 import { parameterShapeTurtle } from '../src/indicators/parameter-shapes.js';
 import { randomUUID } from 'node:crypto';
+import { receiveRequest } from '../src/exchange/inbox.js';
+import type { Trust } from '../src/exchange/types.js';
 import { CONSUMER, importedSample, message, ONTOLOGY, OTHER, packQuery, PROFILE_IRI, PS11_ID, post, ROGUE_ISSUER, settled, startStation, validatedQuery, type Station } from './inbox-fixtures.js';
 
 const HUMANS = 'SELECT ?p WHERE { ?p a <http://purl.org/ozo/onz-g#Human> } LIMIT 3';
@@ -216,5 +218,26 @@ describe('POST /didcomm: the inbox checks in the protocol order', () => {
     expect(counts().answers).toBe(before);
     const audit = s.db.prepare("SELECT details FROM audit WHERE thread_id = ? AND action = 'request.refused'").get(r0.body.requestId) as { details: string };
     expect(JSON.parse(audit.details).code).toBe('e.p.req.personal-data');
+  }, 120_000);
+
+  it('our own failure is a 503 the sender may retry; the id is released and the audit log keeps the cause', async () => {
+    // The station's real trust, except that checking a presentation breaks unexpectedly (not an ExchangeError).
+    const broken: Trust = Object.assign(Object.create(s.trust) as Trust, {
+      verifyPresentation: async () => {
+        throw new Error('disk full while reading the revocation list');
+      },
+    });
+    const msg = message({ vp: await vpFor([packQuery(s.packs, 'ps-1.1')]) });
+    const before = counts();
+    const out = await receiveRequest({ db: s.db, trust: broken, cfg: s.cfg }, { authorization: `Bearer ${token}`, raw: Buffer.from(JSON.stringify(msg)) });
+    expect(out.accepted).toBe(false);
+    if (out.accepted) return;
+    expect([out.error.status, out.error.code]).toEqual([503, 'e.p.req.not-processed']);
+    expect(counts()).toEqual(before);
+    const checks = s.db.prepare("SELECT details FROM audit WHERE thread_id = ? AND action = 'inbox.check.presentation'").all(msg.id) as Array<{ details: string }>;
+    expect(JSON.parse(checks.at(-1)!.details)).toMatchObject({ outcome: 'failed', note: 'internal error: disk full while reading the revocation list' });
+    // The id was given back: the very same message is accepted once the fault is gone.
+    const again = await post(s.url, msg, token);
+    expect(again.status, JSON.stringify(again.body)).toBe(202);
   }, 120_000);
 });

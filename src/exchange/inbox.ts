@@ -148,7 +148,9 @@ export async function receiveRequest(deps: InboxDeps, input: { authorization?: s
   } catch (e) {
     const error = e instanceof ExchangeError ? e : new ExchangeError('e.p.req.not-processed', 503, 'the datastation could not check the message just now; send the same message again later');
     const failedAt: Check = (['token', 'shape', 'replay', 'size', 'presentation', 'credentials', 'query', 'parameters'] as Check[])[outcomes.length] ?? 'parameters';
-    outcomes.push({ check: failedAt, outcome: 'failed', code: error.code, comment: error.message });
+    // Our own failure: the sender gets the generic 503, the audit log keeps the cause for the operator.
+    const internal = e instanceof ExchangeError ? {} : { note: `internal error: ${e instanceof Error ? e.message : String(e)}`.slice(0, 1000) };
+    outcomes.push({ check: failedAt, outcome: 'failed', code: error.code, comment: error.message, ...internal });
     // A refusal that was ours (5xx) gives the id back, so the very same message may be sent again.
     if (claimed && error.status >= 500) releaseMessageId(deps.db, claimed);
     // Only an id we could accept is echoed as the report's thread; anything else stays out of pthid/ack.

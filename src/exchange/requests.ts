@@ -1,5 +1,3 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { contentHashOf, recordAnswer, resultOf, type Answer } from '../answers/answers.js';
 import { appendAudit } from '../audit/log.js';
 import type { AgentConfig } from '../config/schema.js';
@@ -12,10 +10,10 @@ import { declaredParameters, type ParameterValue } from '../indicators/bind.js';
 import { itemRows } from '../indicators/item-rows.js';
 import { checkParameters, ParameterError } from '../indicators/parameter-shapes.js';
 import { loadPack, normaliserEngine, normaliserParameters, parametersFor, runIndicator, type IndicatorDef, type ProfilePack } from '../indicators/pack.js';
-import { answerResultSet, loadMatrix, snapshotVestigingen } from '../indicators/run-profile.js';
+import { answerResultSet, loadMatrix, snapshotVestigingen, verifiedSnapshot } from '../indicators/run-profile.js';
 import { latestSnapshotHash } from '../pipeline/import.js';
 import { normaliseQuery } from '../sparql/normalise.js';
-import { sha256, snapshotFile, type SnapshotMeta } from '../store/snapshot.js';
+import { sha256, snapshotFile } from '../store/snapshot.js';
 import { personalBindings, personIndexOf } from './aggregates.js';
 import { problemReport, responseMessage, type DidcommMessage } from './messages.js';
 import { ExchangeError, type Trust, type ValidatedQuery } from './types.js';
@@ -220,8 +218,10 @@ async function computeAndLink(deps: ComputeDeps, req: RequestRow, actor: string)
   const snapshot = latestSnapshotHash(db);
   if (!snapshot) throw new ExchangeError('e.p.req.no-data', 503, 'the datastation has no data loaded yet, so nothing can be computed; ask again later');
   const file = snapshotFile(cfg.storage.dataDir, snapshot);
-  if (!existsSync(file)) throw new ExchangeError('e.p.req.no-data', 503, 'the datastation\'s latest data snapshot is not available; ask again later');
-  const meta = JSON.parse(readFileSync(join(dirname(file), `${snapshot}.json`), 'utf8')) as SnapshotMeta;
+  // As `kikv run`: an answer is only as good as its snapshot, so the file must still match its hash.
+  const meta = await verifiedSnapshot(file, snapshot).catch((e: Error) => {
+    throw new ExchangeError('e.p.req.no-data', 503, `the datastation's latest data snapshot cannot be used (${e.message}); ask again later`);
+  });
   db.prepare('UPDATE requests SET snapshot_hash = ? WHERE id = ?').run(snapshot, req.id);
 
   const eo = engineOptionsFromConfig(cfg);

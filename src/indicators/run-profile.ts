@@ -243,7 +243,7 @@ async function providerOf(engine: QueryEngine): Promise<{ organisation: { name: 
 }
 
 /** The snapshot's metadata, after checking (streaming) that the file still has the hash it is named by. */
-async function verifiedSnapshot(file: string, hash: string): Promise<SnapshotMeta> {
+export async function verifiedSnapshot(file: string, hash: string): Promise<SnapshotMeta> {
   if (!existsSync(file)) throw new ProfileRunError(`snapshot file ${file} is missing; run \`kikv import\` again`);
   const h = createHash('sha256');
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
