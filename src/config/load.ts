@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
-import { configSchema, type AgentConfig, type SourceConfig, type TrustConfig, enginesWithDefaults } from './schema.js';
+import { boardWithDefaults, configSchema, type AgentConfig, type BoardConfig, type SourceConfig, type TrustConfig, enginesWithDefaults } from './schema.js';
 
 /** The embedded default configuration shipped in the package. */
 export const DEFAULT_CONFIG_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../config/default.yaml');
@@ -53,7 +53,8 @@ export function loadConfig(file: string): AgentConfig {
   return cfg;
 }
 
-type RawConfig = Omit<AgentConfig, 'file' | 'agent' | 'server' | 'sources' | 'mapping' | 'import' | 'delivery' | 'trust'> & {
+type RawConfig = Omit<AgentConfig, 'file' | 'agent' | 'server' | 'sources' | 'mapping' | 'import' | 'delivery' | 'trust' | 'board'> & {
+  board?: Partial<BoardConfig>;
   trust: RawTrust;
   agent: { did: string; name?: string };
   server: { host: string; port: number; publicUrl?: string };
@@ -64,6 +65,7 @@ type RawConfig = Omit<AgentConfig, 'file' | 'agent' | 'server' | 'sources' | 'ma
     kikStarter: { did: string; endpoint: string };
     retry?: Partial<AgentConfig['delivery']['retry']>;
     timeoutMs?: number;
+    windows?: AgentConfig['delivery']['windows'];
   };
 };
 
@@ -151,7 +153,9 @@ function resolvePaths(file: string, raw: RawConfig): AgentConfig {
       kikStarter: raw.delivery.kikStarter,
       retry: { maxAttempts: 8, baseDelayMs: 2000, maxDelayMs: 3_600_000, ...raw.delivery.retry },
       timeoutMs: raw.delivery.timeoutMs ?? 15_000,
+      windows: raw.delivery.windows ?? [],
     },
+    board: boardWithDefaults(raw.board),
     engines: enginesWithDefaults(raw.engines),
     ...(raw.exchange ? { exchange: raw.exchange } : {}),
   };

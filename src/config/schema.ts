@@ -195,6 +195,37 @@ export const configSchema = {
           },
         },
         timeoutMs: { type: 'integer', minimum: 100 },
+        windows: {
+          type: 'array',
+          description: 'delivery windows that differ from the profile pack\'s (e.g. a deadline Zorginstituut extended); outside its window a round sends nothing',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['profile', 'year', 'opens', 'closes'],
+            properties: {
+              profile: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
+              year: { type: 'integer', minimum: 2020, maximum: 2100 },
+              opens: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2})?(Z|[+-]\\d{2}:\\d{2})$', description: 'ISO date-time with offset, e.g. 2024-01-08T00:00:00+01:00' },
+              closes: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2})?(Z|[+-]\\d{2}:\\d{2})$', description: 'ISO date-time with offset, e.g. 2024-06-24T23:59:00+02:00' },
+            },
+          },
+        },
+      },
+    },
+    // Optional: the board's web pages and API (src/board, src/server/board.ts).
+    board: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'review and approval by the board: accounts, sessions, four-eyes, reminders',
+      properties: {
+        fourEyes: { type: 'boolean', description: 'a quality officer must prepare (klaarzetten) a location before the board can approve it (default false)' },
+        reminderDays: { type: 'integer', minimum: 0, maximum: 365, description: 'remind (log, /metrics, home page) this many days before a deadline while answers wait (default 14)' },
+        secureCookie: { type: 'boolean', description: 'mark the session cookie Secure (default true; browsers accept it over http only on localhost)' },
+        sessionIdleMinutes: { type: 'integer', minimum: 1, maximum: 1440, description: 'a session ends after this many minutes without a request (default 30)' },
+        sessionMaxHours: { type: 'integer', minimum: 1, maximum: 168, description: 'a session ends this many hours after login regardless (default 12)' },
+        lockoutFailures: { type: 'integer', minimum: 1, maximum: 100, description: 'failed passwords in a row that lock an account (default 5)' },
+        lockoutMinutes: { type: 'integer', minimum: 1, maximum: 10080, description: 'how long a locked account stays locked (default 15)' },
+        loginRateLimit: { type: 'integer', minimum: 1, maximum: 10000, description: 'login attempts per minute per client address (default 10)' },
       },
     },
     // Optional: the DIDComm inbox's limits and policies (src/exchange/inbox.ts DEFAULT_INBOX).
@@ -279,11 +310,39 @@ export interface AgentConfig {
     kikStarter: { did: string; endpoint: string };
     retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number };
     timeoutMs: number;
+    /** Windows that replace the pack's for a profile and reporting year (src/answers/rounds.ts). */
+    windows: DeliveryWindowOverride[];
   };
+  /** The board's pages and API, defaults filled in. */
+  board: BoardConfig;
   /** Absent in configurations read before the section existed: use enginesWithDefaults(cfg.engines). */
   engines?: EnginesConfig;
   /** The inbox's limits and policies as configured; unset keys take src/exchange/inbox.ts DEFAULT_INBOX. */
   exchange?: { inbox?: Partial<ExchangeInboxConfig> };
+}
+
+export interface DeliveryWindowOverride {
+  profile: string;
+  year: number;
+  /** ISO date-times with offset. */
+  opens: string;
+  closes: string;
+}
+
+/** Config `board` (see the schema's descriptions), defaults filled in by boardWithDefaults. */
+export interface BoardConfig {
+  fourEyes: boolean;
+  reminderDays: number;
+  secureCookie: boolean;
+  sessionIdleMinutes: number;
+  sessionMaxHours: number;
+  lockoutFailures: number;
+  lockoutMinutes: number;
+  loginRateLimit: number;
+}
+
+export function boardWithDefaults(raw?: Partial<BoardConfig>): BoardConfig {
+  return { fourEyes: false, reminderDays: 14, secureCookie: true, sessionIdleMinutes: 30, sessionMaxHours: 12, lockoutFailures: 5, lockoutMinutes: 15, loginRateLimit: 10, ...raw };
 }
 
 /** Config `exchange.inbox` (see the schema's descriptions). */

@@ -207,6 +207,76 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX IF NOT EXISTS message_outbox_due ON message_outbox(status, next_attempt_at);
 `,
+  // The board (issue 6): accounts and sessions (src/auth), review steps per round and location,
+  // corrected answers that supersede earlier ones (src/answers/review.ts, corrections.ts).
+  `
+  CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('board', 'quality', 'operator', 'viewer')),
+    -- scrypt, self-describing: scrypt$N$r$p$salt$hash (base64url)
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    password_changed_at TEXT NOT NULL,
+    disabled_at TEXT,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT
+  );
+  CREATE TABLE sessions (
+    -- sha-256 of the cookie's token: a copy of the database does not hand out live sessions
+    token_hash TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL REFERENCES users(name),
+    csrf_token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+  );
+  CREATE INDEX sessions_user ON sessions(user_name);
+
+  -- Every preparation (quality), approval and rejection (board) of a location (or the organisation)
+  -- in a round, with the hash of exactly the rows it covered. Kept forever.
+  CREATE TABLE review_steps (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    profile TEXT NOT NULL,
+    profile_version TEXT NOT NULL,
+    reporting_year INTEGER NOT NULL,
+    indeling TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('prepared', 'approved', 'rejected')),
+    actor TEXT NOT NULL,
+    role TEXT NOT NULL,
+    at TEXT NOT NULL,
+    reason TEXT,
+    content_hash TEXT NOT NULL,
+    -- JSON: the answer ids (and their content hashes) the step covered
+    answers TEXT NOT NULL
+  );
+  CREATE INDEX review_steps_round ON review_steps(profile, profile_version, reporting_year, indeling, id);
+  CREATE TRIGGER review_steps_no_update BEFORE UPDATE ON review_steps BEGIN SELECT RAISE(ABORT, 'review steps are kept; record a new step instead'); END;
+  CREATE TRIGGER review_steps_no_delete BEFORE DELETE ON review_steps BEGIN SELECT RAISE(ABORT, 'review steps are kept; record a new step instead'); END;
+
+  -- An answer replaced by a newer one: a correction, a recomputation, or a re-approved delivery.
+  CREATE TABLE answer_supersessions (
+    answer_id TEXT PRIMARY KEY REFERENCES answers(id),
+    superseded_by TEXT NOT NULL REFERENCES answers(id),
+    kind TEXT NOT NULL CHECK (kind IN ('correction', 'recomputed', 'redelivered')),
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at TEXT NOT NULL
+  );
+  CREATE INDEX answer_supersessions_by ON answer_supersessions(superseded_by);
+  CREATE TRIGGER answer_supersessions_no_update BEFORE UPDATE ON answer_supersessions BEGIN SELECT RAISE(ABORT, 'a supersession is kept'); END;
+  CREATE TRIGGER answer_supersessions_no_delete BEFORE DELETE ON answer_supersessions BEGIN SELECT RAISE(ABORT, 'a supersession is kept'); END;
+  -- A superseded answer is never approved, and never queued for delivery.
+  CREATE TRIGGER answers_superseded_not_approved BEFORE UPDATE OF status ON answers
+  WHEN NEW.status = 'approved' AND EXISTS (SELECT 1 FROM answer_supersessions WHERE answer_id = NEW.id)
+  BEGIN
+    SELECT RAISE(ABORT, 'a superseded answer cannot be approved; approve the answer that replaced it');
+  END;
+  CREATE TRIGGER outbox_not_superseded BEFORE INSERT ON outbox
+  WHEN EXISTS (SELECT 1 FROM answer_supersessions WHERE answer_id = NEW.answer_id)
+  BEGIN
+    SELECT RAISE(ABORT, 'a superseded answer cannot be queued for delivery');
+  END;
+  `,
 ];
 
 /** Opens (creating if needed) the agent's SQLite database in WAL mode and brings its schema up to date. */
