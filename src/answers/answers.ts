@@ -156,3 +156,33 @@ function decide(db: Db, id: string, actor: string, to: 'approved' | 'rejected', 
     return getAnswer(db, a.id);
   }).immediate();
 }
+
+export type SupersessionKind = 'correction' | 'recomputed' | 'redelivered';
+
+export interface Supersession {
+  answer_id: string;
+  superseded_by: string;
+  kind: SupersessionKind;
+  reason: string;
+  actor: string;
+  at: string;
+}
+
+/** The newer answer that replaced this one, if any. */
+export function supersessionOf(db: Db, answerId: string): Supersession | undefined {
+  return db.prepare('SELECT * FROM answer_supersessions WHERE answer_id = ?').get(answerId) as Supersession | undefined;
+}
+
+/** The answers this one replaced. */
+export function supersededBy(db: Db, answerId: string): Supersession[] {
+  return db.prepare('SELECT * FROM answer_supersessions WHERE superseded_by = ? ORDER BY at, answer_id').all(answerId) as Supersession[];
+}
+
+/**
+ * Records that `newer` replaces `older` (kept forever; a superseded answer is never approved or
+ * queued again) and audits it. Call inside the transaction that makes the newer answer count.
+ */
+export function supersedeAnswer(db: Db, older: Pick<Answer, 'id' | 'thread_id' | 'indicator_id'>, newer: string, kind: SupersessionKind, reason: string, actor: string, at = new Date()): void {
+  db.prepare('INSERT INTO answer_supersessions (answer_id, superseded_by, kind, reason, actor, at) VALUES (?, ?, ?, ?, ?, ?)').run(older.id, newer, kind, reason, actor, at.toISOString());
+  appendAudit(db, { actor, action: 'answer.superseded', subject: older.id, threadId: older.thread_id, details: { indicator: older.indicator_id, supersededBy: newer, kind, reason }, at });
+}
