@@ -3,8 +3,9 @@ import { escapeHtml } from '../../report/html.js';
 
 export { escapeHtml };
 
-/** Kept local until src/auth/roles.ts exists; the same union as the design's Role. */
-export type Role = 'board' | 'quality' | 'operator' | 'viewer';
+import { can, type Role } from '../../auth/roles.js';
+
+export type { Role };
 
 /** Dutch names of the roles, as the users know them. */
 export const ROLE_LABELS: Record<Role, string> = {
@@ -96,7 +97,7 @@ export const STYLE_CSP_HASH = `'sha256-${createHash('sha256').update(BOARD_CSS).
 /** The navigation; the log only for roles that may read it. */
 function navigation(user: LayoutOptions['user']): string {
   const links = [{ href: '/', label: 'Rondes' }];
-  if (user && (user.role === 'board' || user.role === 'operator')) links.push({ href: '/logboek', label: 'Logboek' });
+  if (user && can(user.role, 'read-audit')) links.push({ href: '/logboek', label: 'Logboek' });
   links.push({ href: '/docs', label: 'API-documentatie' });
   return `<nav class="main" aria-label="Hoofdmenu"><ul>${links.map((l) => `<li><a href="${escapeHtml(l.href)}">${escapeHtml(l.label)}</a></li>`).join('')}</ul></nav>`;
 }
