@@ -1,3 +1,6 @@
+import type { Answer } from '../answers/answers.js';
+import { roundOfAnswer, roundPhase, type Round, type RoundPhase } from '../answers/rounds.js';
+import { appendAudit } from '../audit/log.js';
 import type { AgentConfig } from '../config/schema.js';
 import type { Db } from '../db/open.js';
 import { deliverDue, queueApprovedAnswers, queueResponse, type DeliveryOutcome, type DeliverySettings, type OutboxMessage, type QueuedMessageRow } from './outbox.js';
@@ -13,6 +16,70 @@ export interface DeliveryRound {
   unsent: Array<{ requestId: string; error: string }>;
   /** Every message due now, tried once. */
   outcomes: DeliveryOutcome[];
+  /** Answers and requests held back because their round's delivery window is not open. */
+  held: Array<{ answerId?: string; requestId?: string; round: string; phase: RoundPhase }>;
+  /** Queued messages of a locked round, marked failed instead of sent. */
+  closed: Array<{ messageId: string; round: string }>;
+}
+
+/**
+ * The delivery window of each answer's round at one moment. Answers of a profile this agent has no
+ * pack for (no known round) are not held.
+ */
+function windowJudge(cfg: AgentConfig, at: Date): (a: Pick<Answer, 'profile' | 'reporting_year'>) => { round: Round; phase: RoundPhase } | undefined {
+  const cache = new Map<string, { round: Round; phase: RoundPhase } | undefined>();
+  return (a) => {
+    const key = `${a.profile}\u0000${a.reporting_year}`;
+    if (!cache.has(key)) {
+      const round = roundOfAnswer(cfg, a);
+      cache.set(key, round ? { round, phase: roundPhase(round, at) } : undefined);
+    }
+    return cache.get(key);
+  };
+}
+
+/**
+ * Pending messages that carry an answer of a locked round are not sent after the deadline: each is
+ * marked failed with the closed window as its error (and audited), so the board sees why.
+ */
+function closeLockedMessages(db: Db, judge: ReturnType<typeof windowJudge>, actor: string, at: Date): DeliveryRound['closed'] {
+  const answerOf = db.prepare('SELECT profile, reporting_year FROM answers WHERE id = ?');
+  const lockedRound = (ids: string[]) => {
+    for (const id of ids) {
+      const a = answerOf.get(id) as Pick<Answer, 'profile' | 'reporting_year'> | undefined;
+      const w = a ? judge(a) : undefined;
+      if (w?.phase === 'locked') return w.round;
+    }
+    return undefined;
+  };
+  const pending = [
+    ...(db.prepare(`SELECT id, answer_id, thread_id FROM outbox WHERE status = 'pending'`).all() as Array<{ id: string; answer_id: string; thread_id?: string }>).map((m) => ({
+      table: 'outbox' as const,
+      id: m.id,
+      subject: m.answer_id,
+      answerIds: [m.answer_id],
+    })),
+    ...(db.prepare(`SELECT id, about_id, answer_ids FROM message_outbox WHERE status = 'pending' AND kind = 'response'`).all() as Array<{ id: string; about_id: string; answer_ids: string }>).map((m) => ({
+      table: 'message_outbox' as const,
+      id: m.id,
+      subject: m.about_id,
+      answerIds: JSON.parse(m.answer_ids) as string[],
+    })),
+  ];
+  const closed: DeliveryRound['closed'] = [];
+  for (const m of pending) {
+    const round = lockedRound(m.answerIds);
+    if (!round) continue;
+    const error = `not sent: the delivery window of round ${round.id} closed at ${round.closes} (${round.timeZone})`;
+    const done = db.transaction(() => {
+      const info = db.prepare(`UPDATE ${m.table} SET status = 'failed', last_error = ? WHERE id = ? AND status = 'pending'`).run(error, m.id);
+      if (info.changes === 0) return false;
+      appendAudit(db, { actor, action: 'delivery.window-closed', subject: m.subject, details: { messageId: m.id, round: round.id, closes: round.closes, answers: m.answerIds }, at });
+      return true;
+    }).immediate();
+    if (done) closed.push({ messageId: m.id, round: round.id });
+  }
+  return closed;
 }
 
 /**
@@ -52,15 +119,40 @@ export function withoutTrustFor(cfg: AgentConfig): (recipient: string) => boolea
  */
 export async function runDeliveryRound(
   deps: { db: Db; trust: Trust; cfg: AgentConfig; settings: DeliverySettings },
-  opts: { actor?: string; now?: Date } = {},
+  opts: {
+    actor?: string;
+    /** Messages whose next try is due by this moment are sent (default now; `kikv deliver --all` passes the far future). */
+    now?: Date;
+    /** The moment delivery windows are judged at (default: the real now, never `now`, which may be the far future). */
+    windowsAt?: Date;
+  } = {},
 ): Promise<DeliveryRound> {
   const { db, trust, cfg, settings: s } = deps;
   const actor = opts.actor ?? 'agent';
+  const judge = windowJudge(cfg, opts.windowsAt ?? new Date());
+  const held: DeliveryRound['held'] = [];
+  const outsideWindow = (a: Pick<Answer, 'profile' | 'reporting_year'>) => {
+    const w = judge(a);
+    return w !== undefined && w.phase !== 'open' ? w : undefined;
+  };
+  const closed = closeLockedMessages(db, judge, actor, opts.windowsAt ?? new Date());
   const linked = db.prepare('SELECT 1 FROM request_answers WHERE answer_id = ? LIMIT 1');
-  const answers = await queueApprovedAnswers(db, trust, s, actor, { skip: (a) => linked.get(a.id) !== undefined });
+  const answers = await queueApprovedAnswers(db, trust, s, actor, {
+    skip: (a) => {
+      if (linked.get(a.id) !== undefined) return true;
+      const w = outsideWindow(a);
+      if (w) held.push({ answerId: a.id, round: w.round.id, phase: w.phase });
+      return w !== undefined;
+    },
+  });
   const responses: QueuedMessageRow[] = [];
   const unsent: DeliveryRound['unsent'] = [];
   for (const requestId of requestsReadyToAnswer(db)) {
+    const outside = linkedAnswers(db, requestId).map(outsideWindow).find((w) => w !== undefined);
+    if (outside) {
+      held.push({ requestId, round: outside.round.id, phase: outside.phase });
+      continue;
+    }
     try {
       const message = await responseFor(db, trust, requestId, actor);
       if (!message) continue;
@@ -77,5 +169,5 @@ export async function runDeliveryRound(
     }
   }
   const outcomes = await deliverDue(db, s, opts.now ?? new Date(), actor, { trust, withoutTrust: withoutTrustFor(cfg) });
-  return { answers, responses, unsent, outcomes };
+  return { answers, responses, unsent, outcomes, held, closed };
 }

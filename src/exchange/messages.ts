@@ -44,8 +44,12 @@ export async function signResultSetWith(signer: SigningKey | Pick<Trust, 'signJw
   return signResultSet(signer, payload);
 }
 
-/** The response to a validated-query request: thid = request id, from/to swapped, body.response = the JWS. */
-export function responseMessage(opts: { requestId: string; from: string; to: string; jws: string; now?: Date }): DidcommMessage {
+/**
+ * The response to a validated-query request: thid = request id, from/to swapped, body.response = the JWS.
+ * `supersedes` (body.supersedes) names the message an earlier delivery of the same result went in,
+ * when a corrected, re-approved answer replaces it before the deadline: the consumer keeps the new one.
+ */
+export function responseMessage(opts: { requestId: string; from: string; to: string; jws: string; now?: Date; supersedes?: string }): DidcommMessage {
   return {
     id: randomUUID(),
     typ: DIDCOMM_PLAIN,
@@ -54,7 +58,7 @@ export function responseMessage(opts: { requestId: string; from: string; to: str
     from: opts.from,
     to: [opts.to],
     created_time: Math.floor((opts.now ?? new Date()).getTime() / 1000),
-    body: { response: opts.jws },
+    body: { response: opts.jws, ...(opts.supersedes ? { supersedes: opts.supersedes } : {}) },
   };
 }
 

@@ -104,7 +104,8 @@ export async function queueApprovedAnswers(db: Db, signer: SigningKey | Pick<Tru
     const requestId = address?.requestId ?? a.thread_id;
     const resultId = `${requestId}#${address?.queryId ?? a.indicator_id}`;
     const jws = await signResultSetWith(signer, { resultset: [{ id: resultId, result: resultOf(a) }] });
-    const msg = responseMessage({ requestId, from: s.from, to: recipient, jws });
+    const supersedes = replacedMessageOf(db, a.id, recipient);
+    const msg = responseMessage({ requestId, from: s.from, to: recipient, jws, ...(supersedes ? { supersedes } : {}) });
     const now = new Date().toISOString();
     const row: OutboxMessage = {
       id: msg.id,
@@ -129,12 +130,27 @@ export async function queueApprovedAnswers(db: Db, signer: SigningKey | Pick<Tru
         .run(row);
       if (info.changes === 0) return false; // another process queued it first
       const kid = decodeProtectedHeader(jws).kid ?? null;
-      appendAudit(db, { actor, action: 'answer.signed', subject: a.id, threadId: requestId, details: { messageId: msg.id, kid, recipient, resultId, approvedHash: a.approved_hash, message: msg } });
+      appendAudit(db, { actor, action: 'answer.signed', subject: a.id, threadId: requestId, details: { messageId: msg.id, kid, recipient, resultId, approvedHash: a.approved_hash, ...(supersedes ? { supersedes } : {}), message: msg } });
       return true;
     }).immediate();
     if (inserted) queued.push(row);
   }
   return queued;
+}
+
+/**
+ * The message an earlier delivery of this result went out in, when the answer replaces one the board
+ * approved before (a correction re-approved before the deadline): the newest such message to the
+ * same recipient, delivered or still on its way.
+ */
+function replacedMessageOf(db: Db, answerId: string, recipient: string): string | undefined {
+  const row = db
+    .prepare(
+      `SELECT o.id FROM answer_supersessions s JOIN outbox o ON o.answer_id = s.answer_id
+       WHERE s.superseded_by = ? AND s.kind = 'redelivered' AND o.recipient = ? ORDER BY o.created_at DESC LIMIT 1`,
+    )
+    .get(answerId, recipient) as { id: string } | undefined;
+  return row?.id;
 }
 
 export interface ProblemReportRequest {

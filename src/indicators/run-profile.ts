@@ -202,7 +202,11 @@ export function answerResultSet(rows: ItemRow[]): SparqlJsonResults {
   };
 }
 
-function manualOutcome(db: Db, pack: ProfilePack, ind: IndicatorDef, entries: ReturnType<typeof manualValues>, vestigingen: string[], snapshot: string, opts: ProfileRunOptions): ItemOutcome {
+/**
+ * A manual item's answer from the latest entries per indeling (awaiting entry while none is given).
+ * Exported for the board's manual entry (src/answers/corrections.ts), which rebuilds it after each entry.
+ */
+export function manualOutcome(db: Db, pack: ProfilePack, ind: IndicatorDef, entries: ReturnType<typeof manualValues>, vestigingen: string[], snapshot: string, opts: Pick<ProfileRunOptions, 'year' | 'actor'>): ItemOutcome {
   const header = pack.manifest.profile;
   const expected = [...(ind.level.includes('location') ? vestigingen : []), ...(ind.level.includes('organisation') ? [ORGANISATIE] : [])];
   const mine = entries.filter((e) => e.item_id === ind.id && expected.includes(e.indeling));
