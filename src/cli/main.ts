@@ -7,6 +7,7 @@ import { UsageError } from './context.js';
 import { registerAnswerCommands } from './commands/answers.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerDeliveryCommands } from './commands/delivery.js';
+import { registerExportCommands } from './commands/export.js';
 import { registerKeysCommands } from './commands/keys.js';
 import { registerReportCommands } from './commands/report.js';
 import { registerProfileCommands } from './commands/profile.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerProfileCommands(program);
   registerAnswerCommands(program);
   registerDeliveryCommands(program);
+  registerExportCommands(program);
   registerKeysCommands(program);
   registerReportCommands(program);
   registerSourcesCommands(program);
