@@ -1,4 +1,6 @@
+import fastifyHelmet from '@fastify/helmet';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { STYLE_CSP_HASH } from '../board/pages/layout.js';
 import type { AgentConfig } from '../config/schema.js';
 import type { Db } from '../db/open.js';
 import type { EngineMatrix } from '../engines/routing.js';
@@ -6,10 +8,14 @@ import { configuredPacks } from '../exchange/requests.js';
 import { StandaloneTrust } from '../exchange/trust/index.js';
 import type { Trust } from '../exchange/types.js';
 import { answerPullRoutes } from './answers-pull.js';
+import { registerAuth } from './auth.js';
+import { boardApi } from './board-api.js';
+import { boardPages } from './board.js';
 import { datacatalogRoutes } from './datacatalog.js';
 import { didcommRoutes, type DidcommRoutes } from './didcomm.js';
 import { jwksRoutes } from './jwks.js';
 import { metricsRoutes } from './metrics.js';
+import { registerOpenApi } from './openapi.js';
 import { tokenRoutes } from './token.js';
 
 export interface ServerDeps {
@@ -20,6 +26,8 @@ export interface ServerDeps {
   logger?: boolean;
   /** The engine conformance matrix (default: the package's conformance/engine-matrix.json). */
   matrix?: EngineMatrix;
+  /** The clock of the board's pages and API (tests move it); default the real one. */
+  now?: () => Date;
 }
 
 export interface AgentServer {
@@ -69,6 +77,26 @@ export async function buildAgentServer(deps: ServerDeps): Promise<AgentServer> {
   const { db, cfg, trust } = deps;
   const app = Fastify({ logger: deps.logger ? { level: 'info' } : false });
   const packs = configuredPacks(cfg);
+  await registerOpenApi(app, cfg);
+  // Strict for the board's pages: only our own origin, the one embedded stylesheet by hash, no inline
+  // script. The Swagger UI at /docs sets its own policy (openapi.ts).
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: true,
+      directives: {
+        defaultSrc: ["'self'"],
+        styleSrc: ["'self'", STYLE_CSP_HASH],
+        scriptSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: cfg.board.secureCookie ? [] : null,
+      },
+    },
+    frameguard: { action: 'deny' },
+    hsts: cfg.board.secureCookie,
+  });
+  await registerAuth(app, { db, cfg });
   await app.register(healthRoutes(deps));
   if (trust instanceof StandaloneTrust) await app.register(tokenRoutes(trust));
   const didcomm = didcommRoutes({ db, trust, cfg, packs, ...(cfg.exchange?.inbox ? { inbox: cfg.exchange.inbox } : {}), ...(deps.matrix ? { matrix: deps.matrix } : {}) });
@@ -76,6 +104,9 @@ export async function buildAgentServer(deps: ServerDeps): Promise<AgentServer> {
   await app.register(answerPullRoutes({ db, trust }));
   await app.register(jwksRoutes({ jwks: () => trust.jwks() }));
   await app.register(metricsRoutes({ db }));
+  const board = { db, cfg, trust, now: deps.now ?? (() => new Date()) };
+  await app.register(boardPages(board));
+  await app.register(boardApi(board));
   await app.register(datacatalogRoutes({ db, did: cfg.agent.did, name: cfg.agent.name, publicUrl: cfg.server.publicUrl, profiles: packs.map((p) => p.manifest.profile) }));
   return { app, didcomm };
 }
