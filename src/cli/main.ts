@@ -15,6 +15,7 @@ import { registerRunCommands } from './commands/run.js';
 import { registerSimCommands } from './commands/sim.js';
 import { registerSourcesCommands } from './commands/sources.js';
 import { registerStatusCommand } from './commands/status.js';
+import { registerUsersCommands } from './commands/users.js';
 
 /** Exit codes: 0 success, 1 the job failed, 2 usage or configuration error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerSourcesCommands(program);
   registerSimCommands(program);
   registerStatusCommand(program);
+  registerUsersCommands(program);
   // Every subcommand reports usage errors the same way (exit 2) instead of exiting on its own.
   const override = (c: Command) => {
     c.exitOverride();
