@@ -53,7 +53,7 @@ function closeLockedMessages(db: Db, judge: ReturnType<typeof windowJudge>, acto
     return undefined;
   };
   const pending = [
-    ...(db.prepare(`SELECT id, answer_id, thread_id FROM outbox WHERE status = 'pending'`).all() as Array<{ id: string; answer_id: string; thread_id?: string }>).map((m) => ({
+    ...(db.prepare(`SELECT id, answer_id FROM outbox WHERE status = 'pending'`).all() as Array<{ id: string; answer_id: string }>).map((m) => ({
       table: 'outbox' as const,
       id: m.id,
       subject: m.answer_id,

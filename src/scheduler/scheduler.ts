@@ -19,10 +19,13 @@ import {
   type RecordedRun,
   type RunImport,
 } from './runs.js';
+import { startReminderJob } from './reminders.js';
 import { isoInZone } from './zoned-time.js';
 
 export interface SchedulerLog {
   info(message: string): void;
+  /** Deadline reminders (falls back to error when absent). */
+  warn?(message: string): void;
   error(message: string): void;
 }
 
@@ -37,6 +40,8 @@ export interface ImportSchedulerOptions {
   timing?: Partial<LockTiming>;
   /** How late node-cron may still start a slot (default 5 minutes); a later slot becomes a catch-up. */
   missedToleranceMs?: number;
+  /** Also run the delivery-deadline reminders (at start and daily; src/scheduler/reminders.ts). Default true. */
+  reminders?: boolean;
 }
 
 /** What a trigger led to: a run that succeeded or failed, or a skip (another import was running). */
@@ -57,7 +62,7 @@ export interface ImportScheduler {
   runNow(trigger: ImportTrigger): Promise<RunNowResult>;
 }
 
-const consoleLog: SchedulerLog = { info: (m) => console.log(m), error: (m) => console.error(m) };
+const consoleLog: SchedulerLog = { info: (m) => console.log(m), warn: (m) => console.warn(m), error: (m) => console.error(m) };
 
 /**
  * Decides whether a run is due at start-up: always when nothing was ever imported (first start, even
@@ -137,6 +142,8 @@ export function startImportScheduler(opts: ImportSchedulerOptions): ImportSchedu
     return done;
   };
 
+  const reminders = opts.reminders === false ? undefined : startReminderJob({ cfg, db, now, log });
+
   const catchUp = catchUpDue(db, schedule, now());
   const ready = catchUp ? runNow('catch-up', { reason: catchUp }) : Promise.resolve(undefined);
 
@@ -167,6 +174,7 @@ export function startImportScheduler(opts: ImportSchedulerOptions): ImportSchedu
     async stop() {
       if (stopped) return;
       stopped = true;
+      await reminders?.stop();
       if (task) {
         await task.stop();
         await task.destroy();

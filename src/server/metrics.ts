@@ -1,4 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { roundSummary } from '../answers/review.js';
+import { listRounds } from '../answers/rounds.js';
+import type { AgentConfig } from '../config/schema.js';
 import type { Db } from '../db/open.js';
 
 /** Prometheus text exposition format, version 0.0.4. */
@@ -77,7 +80,7 @@ function talliedByCode(t: AuditTally, action: string): Array<{ code: string; n: 
  * deliveries given up, answers by status, the audit log's size, and the inbox's outcomes (from the
  * audit log, which records every receipt and refusal with its problem code).
  */
-export function agentMetrics(db: Db, now = new Date()): MetricFamily[] {
+export function agentMetrics(db: Db, now = new Date(), cfg?: AgentConfig): MetricFamily[] {
   const grouped = (sql: string, ...params: unknown[]) => db.prepare(sql).all(...params) as Array<{ k: string | null; k2?: string | null; n: number }>;
   const count = (sql: string, ...params: unknown[]) => (db.prepare(sql).get(...params) as { n: number | null }).n ?? 0;
 
@@ -157,8 +160,38 @@ export function agentMetrics(db: Db, now = new Date()): MetricFamily[] {
       type: 'counter',
       samples: talliedByCode(audit, 'request.refused').map((r) => ({ labels: { code: r.code }, value: r.n })),
     },
+    ...(cfg ? roundFamilies(cfg, db, now) : []),
   ];
   return families;
+}
+
+/**
+ * Per delivery round (profile, reporting year): days to its deadline (negative after) and the
+ * locations not yet approved, so an operator can alert when a deadline nears with work left.
+ */
+function roundFamilies(cfg: AgentConfig, db: Db, now: Date): MetricFamily[] {
+  let summaries;
+  try {
+    summaries = listRounds(cfg, db).map((r) => roundSummary(cfg, db, r, now));
+  } catch {
+    // A pack that cannot be read: the rest of the metrics still answer (kikv status names the problem).
+    return [];
+  }
+  const labels = (s: (typeof summaries)[number]) => ({ profile: s.round.profile, year: String(s.round.year) });
+  return [
+    {
+      name: 'kikv_round_days_to_deadline',
+      help: 'Calendar days (in the round\'s time zone) to the delivery deadline of a round; 0 on the last day, negative after.',
+      type: 'gauge',
+      samples: summaries.map((s) => ({ labels: labels(s), value: s.daysToDeadline })),
+    },
+    {
+      name: 'kikv_round_indelingen_unapproved',
+      help: 'Locations (and the organisation) of a round whose answers the board has not approved yet.',
+      type: 'gauge',
+      samples: summaries.map((s) => ({ labels: labels(s), value: s.indelingen.filter((i) => i.state !== 'approved' && i.state !== 'delivered').length })),
+    },
+  ];
 }
 
 function escapeLabel(v: string): string {
@@ -183,7 +216,7 @@ export function prometheusText(families: MetricFamily[]): string {
 }
 
 /** GET /metrics: the agent's metrics for Prometheus. */
-export function metricsRoutes(deps: { db: Db; now?: () => Date }): FastifyPluginAsync {
+export function metricsRoutes(deps: { db: Db; now?: () => Date; cfg?: AgentConfig }): FastifyPluginAsync {
   return async (app) => {
     app.get(
       '/metrics',
@@ -196,7 +229,7 @@ export function metricsRoutes(deps: { db: Db; now?: () => Date }): FastifyPlugin
       },
       async (_req, reply) => {
         reply.header('cache-control', 'no-store').type(PROMETHEUS_TEXT);
-        return prometheusText(agentMetrics(deps.db, deps.now?.() ?? new Date()));
+        return prometheusText(agentMetrics(deps.db, deps.now?.() ?? new Date(), deps.cfg));
       },
     );
   };
