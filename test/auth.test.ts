@@ -26,6 +26,12 @@ async function startApp(db: Db, cfg: AgentConfig): Promise<{ app: FastifyInstanc
   app.post('/goedkeuren', { preHandler: guard('approve'), schema: { body: { type: 'object', properties: { _csrf: { type: 'string' } } } } }, async () => 'approved');
   app.get('/api/things', { preHandler: guard('read'), schema: { response: { 200: { type: 'object', properties: { user: { type: 'string' } } } } } }, async (req) => ({ user: req.session!.user.name }));
   app.post('/api/approve', { preHandler: guard('approve'), schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, async () => ({ ok: true }));
+  app.post('/echo', { schema: { body: { type: 'object', additionalProperties: true } } }, async (req) => req.body);
+  // A plugin with its own form parser, as the OAuth token endpoint (src/server/token.ts) has.
+  await app.register(async (child) => {
+    child.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, { raw: body }));
+    child.post('/own-parser', async (req) => req.body);
+  });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, base };
 }
@@ -219,6 +225,14 @@ describe('login over HTTP, guards and CSRF', () => {
   afterAll(async () => {
     await app.close();
     db.close();
+  });
+
+  it('parses form bodies (a repeated field as an array) and leaves a plugin free to parse forms its own way', async () => {
+    const post = (path: string) => fetch(`${base}${path}`, form({ a: '1', b: 'x y' })).then((r) => r.json());
+    expect(await post('/echo')).toEqual({ a: '1', b: 'x y' });
+    const repeated = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=UTF-8' }, body: 'a=1&a=2' });
+    expect(await repeated.json()).toEqual({ a: ['1', '2'] });
+    expect(await post('/own-parser')).toEqual({ raw: 'a=1&b=x+y' });
   });
 
   it('GET /login shows the Dutch form and keeps a local next', async () => {

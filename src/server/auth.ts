@@ -1,7 +1,6 @@
 /// <reference types="@fastify/swagger" />
 import { createHash, timingSafeEqual } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
-import fastifyFormbody from '@fastify/formbody';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { can, type Permission } from '../auth/roles.js';
@@ -121,8 +120,29 @@ function failureText(r: Exclude<LoginResult, { ok: true }>): { nl: string; en: s
   return { nl: WRONG_NL, en: WRONG_EN };
 }
 
+const FORM = /^application\/x-www-form-urlencoded(?:$|;)/;
+
 /**
- * Accounts on the board's pages and API: cookie and form parsing, the session of each request, the
+ * Form bodies for the board's pages, as @fastify/formbody would parse them (a repeated field becomes
+ * an array). Registered under a RegExp rather than the media type: a plugin that parses forms its
+ * own way (the OAuth token endpoint, src/server/token.ts) can still add its parser for the exact
+ * type, which fastify then prefers in that plugin; @fastify/formbody on the root would make that
+ * addContentTypeParser throw "already present".
+ */
+function addFormParser(app: FastifyInstance): void {
+  if (app.hasContentTypeParser(FORM)) return;
+  app.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
+    const fields = new Map<string, string | string[]>();
+    for (const [k, v] of new URLSearchParams(body as string)) {
+      const had = fields.get(k);
+      fields.set(k, had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v]);
+    }
+    done(null, Object.fromEntries(fields));
+  });
+}
+
+/**
+ * Accounts on the board's pages and API: cookie and form parsing (see addFormParser), the session of each request, the
  * login and logout routes. Call on the root app (not inside a plugin) so every route sees
  * `request.session`.
  */
@@ -130,7 +150,7 @@ export async function registerAuth(app: FastifyInstance, deps: { db: Db; cfg: Ag
   const { db, cfg } = deps;
   const board = cfg.board;
   await app.register(fastifyCookie);
-  await app.register(fastifyFormbody, { bodyLimit: 64 * 1024 });
+  addFormParser(app);
   await app.register(fastifyRateLimit, {
     global: false,
     errorResponseBuilder: (_req, ctx) =>
