@@ -61,7 +61,9 @@ export async function approveWithPassword(deps: BoardDeps, round: Round, indelin
   const result = approve(cfg, db, round, indeling, actor, { ...(expectedHash ? { expectedHash } : {}), now: deps.now() });
   const outcome: ApprovalOutcome = { steps: result.steps, approvedAnswers: result.approvedAnswers };
   if (result.approvedAnswers.length > 0) {
-    const r = await runDeliveryRound({ db, trust: deps.trust, cfg, settings: deliverySettings(cfg) }, { actor: actor.name, now: deps.now() });
+    // The outbox stamps queued messages with the real clock, so the sending step uses it too (a test
+    // clock from before the queueing would find nothing due).
+    const r = await runDeliveryRound({ db, trust: deps.trust, cfg, settings: deliverySettings(cfg) }, { actor: actor.name });
     outcome.delivery = {
       queued: r.answers.length + r.responses.length,
       delivered: r.outcomes.filter((o) => o.status === 'delivered').length,
