@@ -6,7 +6,7 @@ import { enterManual } from '../src/answers/corrections.js';
 import { currentAnswers } from '../src/answers/review.js';
 import { getRound, type Round } from '../src/answers/rounds.js';
 import { openDataCsv } from '../src/board/export/open-data-csv.js';
-import { overviewPdf } from '../src/board/export/pdf.js';
+import { overviewPdf, pdfSafe } from '../src/board/export/pdf.js';
 import { roundOverviews } from '../src/board/overview.js';
 import { providerOfSnapshot, type ProviderInfo } from '../src/board/provider.js';
 import { loadPack, type ProfilePack } from '../src/indicators/pack.js';
@@ -178,6 +178,8 @@ describe('overview PDF', () => {
     // Values as a Dutch reader writes them: a percentage with a decimal comma.
     const withValue = overviews[0]!.items.find((i) => i.item.unit === 'percentage' && i.value !== null)!;
     expect(text).toContain(`${withValue.value!.replace('.', ',')}%`);
+    // Text the standard fonts cannot show is spelled out or marked, never printed as another glyph.
+    expect(pdfSafe('≥ 2 – cliënten € Ω ṡ')).toBe('>= 2 – cliënten € ? s');
     const compressed = await overviewPdf(overviews);
     expect(compressed.subarray(0, 5).toString()).toBe('%PDF-');
     expect(compressed.length).toBeLessThan(pdf.length);

@@ -129,23 +129,22 @@ export function itemsFor(items: IndicatorDef[], indeling: string): IndicatorDef[
 }
 
 /**
- * Per year of the profile with answers: the current answer of each item (any pack version; the newest
- * version's current answer wins). Uses Part B's currentAnswers per (version, year), so "current" means
- * the same here as in the review.
+ * Per year of the profile with answers: the current answer of each item. The round's own year uses
+ * the round's answers; other years any pack version (of several, the most recently computed current answer). Uses
+ * Part B's currentAnswers per (version, year), so "current" means the same here as in the review.
  */
-function answersByYear(db: Db, round: Round): Map<number, Map<string, Answer>> {
-  const combos = db.prepare('SELECT DISTINCT profile_version AS version, reporting_year AS year FROM answers WHERE profile = ?').all(round.profile) as Array<{ version: string; year: number }>;
-  const out = new Map<number, Map<string, Answer>>();
+function answersByYear(db: Db, round: Round, current: Answer[]): Map<number, Map<string, Answer>> {
+  const out = new Map<number, Map<string, Answer>>([[round.year, new Map(current.map((a) => [a.indicator_id, a]))]]);
+  const combos = db.prepare('SELECT DISTINCT profile_version AS version, reporting_year AS year FROM answers WHERE profile = ? AND reporting_year != ?').all(round.profile, round.year) as Array<{ version: string; year: number }>;
   for (const c of combos) {
     const byItem = out.get(c.year) ?? out.set(c.year, new Map()).get(c.year)!;
-    const answers = c.year === round.year && c.version === round.version ? currentAnswers(db, round) : currentAnswers(db, { ...round, id: `${round.profile}/${c.year}`, version: c.version, year: c.year });
-    for (const a of answers) {
+    for (const a of currentAnswers(db, { ...round, id: `${round.profile}/${c.year}`, version: c.version, year: c.year })) {
       const had = byItem.get(a.indicator_id);
-      // The round's own version always counts for its year; elsewhere the newest answer.
-      if (c.year === round.year && c.version !== round.version) continue;
       if (!had || had.created_at < a.created_at) byItem.set(a.indicator_id, a);
     }
   }
+  // A year whose answers were all rejected or superseded has no values to show.
+  for (const [y, m] of out) if (m.size === 0 && y !== round.year) out.delete(y);
   return out;
 }
 
@@ -195,8 +194,9 @@ interface RoundContext {
 
 async function roundContext(cfg: AgentConfig, db: Db, round: Round): Promise<RoundContext> {
   const pack = loadPack(cfg.indicators.packs, round.profile, round.version);
-  const byYear = answersByYear(db, round);
-  const current = new Map(currentAnswers(db, round).map((a) => [a.indicator_id, a]));
+  const answers = currentAnswers(db, round);
+  const byYear = answersByYear(db, round, answers);
+  const current = byYear.get(round.year)!;
   // The location names of the newest snapshot the round's answers ran on (a later import may add a location).
   const newest = [...current.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : -1))[0];
   const snapshot = newest?.snapshot_hash ?? latestSnapshotHash(db);

@@ -29,6 +29,29 @@ const COLUMNS = [
 type Key = (typeof COLUMNS)[number]['key'];
 
 const NUMBER = /^[+-]?\d+(\.\d+)?$/;
+
+/** Characters of Windows-1252 above Latin-1's printable range: what the standard PDF fonts can show besides Latin-1. */
+const CP1252_EXTRA = new Set('€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ');
+const SPELLED: Record<string, string> = { '≥': '>=', '≤': '<=', '≠': '!=', '→': '->', '←': '<-', '−': '-' };
+
+/**
+ * Text the standard fonts (WinAnsi) can show: other characters would print as unrelated glyphs (pdfkit
+ * writes their low byte), so they are spelled out, stripped of accents, or replaced by "?".
+ */
+export function pdfSafe(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '\n' || (c >= 0x20 && c <= 0x7e) || (c >= 0xa0 && c <= 0xff) || CP1252_EXTRA.has(ch)) out += ch;
+    else if (SPELLED[ch] !== undefined) out += SPELLED[ch];
+    else {
+      const base = ch.normalize('NFD').replace(/\p{M}+/gu, '');
+      out += base !== ch && [...base].every((b) => b.codePointAt(0)! < 0x7f) ? base : '?';
+    }
+  }
+  return out;
+}
+
 const nl = (v: string | null | undefined): string => (v === null || v === undefined ? '' : NUMBER.test(v) ? v.replace('.', ',') : v);
 
 function dutchDateTime(iso: string, timeZone: string): string {
@@ -47,7 +70,7 @@ function cells(it: OverviewItem): Record<Key, string> {
   const marks = [it.override ? 'C' : '', it.warnings.length > 0 ? '!' : ''].join('');
   // Free text and web addresses do not fit a number column: they go under the name.
   const long = (it.item.unit === 'text' || it.item.unit === 'url') && it.value !== null;
-  return {
+  const out = {
     nr: it.item.number,
     name: long ? `${it.item.name}\n${it.value}` : it.item.name,
     value: long ? '' : valueText(it),
@@ -57,6 +80,7 @@ function cells(it: OverviewItem): Record<Key, string> {
     change: nl(it.change),
     mark: marks,
   };
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, pdfSafe(v)])) as Record<Key, string>;
 }
 
 export async function overviewPdf(overviews: LocationOverview[], opts: PdfOptions = {}): Promise<Buffer> {
@@ -69,7 +93,7 @@ export async function overviewPdf(overviews: LocationOverview[], opts: PdfOption
     doc.on('error', reject);
   });
   /** Per page, the overview it belongs to (for the footer's snapshot). */
-  const pageOf: LocationOverview[] = [];
+  const pageOf: Array<LocationOverview | undefined> = [];
   const bottom = () => doc.page.height - MARGIN - FOOTER;
 
   const header = () => {
@@ -86,18 +110,17 @@ export async function overviewPdf(overviews: LocationOverview[], opts: PdfOption
   };
 
   if (overviews.length === 0) {
-    pageOf.push({ round: undefined as never, indeling: '', name: '', organisation: { name: '', kvk: '' }, items: [] });
     doc.font('Helvetica').fontSize(12).text('Geen indelingen in deze ronde: er zijn nog geen antwoorden berekend.');
   }
   overviews.forEach((ov, i) => {
     if (i > 0) doc.addPage();
     pageOf[doc.bufferedPageRange().count - 1] = ov;
     const r = ov.round;
-    doc.font('Helvetica-Bold').fontSize(16).text(`Prestatieoverzicht ${ov.name}`, { width: doc.page.width - 2 * MARGIN });
+    doc.font('Helvetica-Bold').fontSize(16).text(pdfSafe(`Prestatieoverzicht ${ov.name}`), { width: doc.page.width - 2 * MARGIN });
     doc.moveDown(0.3).font('Helvetica').fontSize(10);
-    doc.text(`Organisatie: ${ov.organisation.name}${ov.organisation.kvk ? ` (KvK ${ov.organisation.kvk})` : ''}`);
+    doc.text(pdfSafe(`Organisatie: ${ov.organisation.name}${ov.organisation.kvk ? ` (KvK ${ov.organisation.kvk})` : ''}`));
     doc.text(ov.indeling === 'Organisatie' ? 'Indeling: organisatie als geheel' : `Vestigingsnummer: ${ov.indeling}`);
-    doc.text(`Ronde: ${r.name}, verslagjaar ${r.year} (profielversie ${r.version})`);
+    doc.text(pdfSafe(`Ronde: ${r.name}, verslagjaar ${r.year} (profielversie ${r.version})`));
     doc.text(`Deadline: ${dutchDateTime(r.closes, r.timeZone)}`);
     doc.moveDown(0.8);
     header();
@@ -108,7 +131,7 @@ export async function overviewPdf(overviews: LocationOverview[], opts: PdfOption
       if (doc.y + h > bottom()) {
         doc.addPage();
         pageOf[doc.bufferedPageRange().count - 1] = ov;
-        doc.font('Helvetica-Bold').fontSize(10).text(`Prestatieoverzicht ${ov.name} (vervolg)`);
+        doc.font('Helvetica-Bold').fontSize(10).text(pdfSafe(`Prestatieoverzicht ${ov.name} (vervolg)`));
         doc.moveDown(0.4);
         header();
       }
