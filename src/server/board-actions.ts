@@ -97,3 +97,20 @@ export function auditPageOf(db: Db, offset: number, limit: number): { entries: A
   const total = (db.prepare('SELECT COUNT(*) AS n FROM audit').get() as { n: number }).n;
   return { entries, total };
 }
+
+/**
+ * The audit entries of an answer and of the answers it replaced (a correction's metadata.supersedes,
+ * followed back), oldest first: the whole story of the value the board sees.
+ */
+export function answerHistory(db: Db, answerId: string): AuditEntry[] {
+  const ids: string[] = [];
+  let id: string | undefined = answerId;
+  while (id && !ids.includes(id) && ids.length < 100) {
+    ids.push(id);
+    const row = db.prepare('SELECT metadata FROM answers WHERE id = ?').get(id) as { metadata: string | null } | undefined;
+    const meta = row?.metadata ? (JSON.parse(row.metadata) as { supersedes?: unknown }) : {};
+    id = typeof meta.supersedes === 'string' ? meta.supersedes : undefined;
+  }
+  const marks = ids.map(() => '?').join(',');
+  return db.prepare(`SELECT * FROM audit WHERE subject IN (${marks}) OR thread_id IN (${marks}) ORDER BY seq`).all(...ids, ...ids) as AuditEntry[];
+}

@@ -1,5 +1,4 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { listAudit } from '../audit/log.js';
 import { enterManual, correctValue } from '../answers/corrections.js';
 import { indelingContent, indelingReview, prepare, reject, roundContentHash, roundIndelingen, roundSummary } from '../answers/review.js';
 import { listRounds, roundPhase } from '../answers/rounds.js';
@@ -17,7 +16,7 @@ import { overviewPage } from '../board/pages/overview.js';
 import { printPage } from '../board/pages/print.js';
 import { indelingSegment, roundPage } from '../board/pages/round.js';
 import { guard } from './auth.js';
-import { actorOf, approveWithPassword, auditPageOf, deliveriesOf, indelingFrom, locationNames, roundFrom, type BoardDeps } from './board-actions.js';
+import { actorOf, answerHistory, approveWithPassword, auditPageOf, deliveriesOf, indelingFrom, locationNames, roundFrom, type BoardDeps } from './board-actions.js';
 
 type Flash = { kind: 'ok' | 'error'; text: string };
 
@@ -181,7 +180,7 @@ export const boardPages =
       const o = await locationOverview(cfg, db, round, req.params.indeling);
       const item = o.items.find((i) => i.item.id === req.params.item);
       if (!item) return send(reply, page(ctxOf(req, { kind: 'error', text: `Item ${req.params.item} bestaat niet in deze ronde.` }), 'Niet gevonden', '<h1>Niet gevonden</h1>'), 404);
-      return send(reply, itemPage(ctxOf(req), o, item, item.answerId ? listAudit(db, { subject: item.answerId }) : []));
+      return send(reply, itemPage(ctxOf(req), o, item, item.answerId ? answerHistory(db, item.answerId) : []));
     });
 
     app.post<{ Params: ItemP; Body: { value?: string } }>(

@@ -18,14 +18,13 @@ export interface DomainRefusal {
  */
 function dutchFor(e: Error, status: number): string {
   const m = e.message.toLowerCase();
-  if (e instanceof ManualValueError) {
-    if (m.includes('ja/nee')) return 'Kies ja of nee.';
-    if (m.includes('web address') || m.includes('http(s)')) return 'Geef een volledig webadres, bijvoorbeeld https://www.voorbeeld.nl/kwaliteitsverslag.pdf.';
-    if (m.includes('empty')) return 'Vul een tekst in.';
-    if (m.includes('not a number')) return 'Geef een getal (cijfers, eventueel met één decimaalteken).';
-    if (m.includes('percentage')) return 'Geef een percentage tussen 0 en 100.';
-    return 'De ingevulde waarde past niet bij dit item.';
-  }
+  // Value checks (the manual entry's own, also when the round's code passes them on).
+  if (m.includes('ja/nee')) return 'Kies ja of nee.';
+  if (m.includes('web address') || m.includes('http(s)')) return 'Geef een volledig webadres, bijvoorbeeld https://www.voorbeeld.nl/kwaliteitsverslag.pdf.';
+  if (m.includes('text is empty')) return 'Vul een tekst in.';
+  if (m.includes('not a number')) return 'Geef een getal (cijfers, eventueel met één decimaalteken).';
+  if (m.includes('not a percentage')) return 'Geef een percentage tussen 0 en 100.';
+  if (e instanceof ManualValueError) return 'De ingevulde waarde past niet bij dit item.';
   if (m.includes('locked') || m.includes('closed') || m.includes('deadline')) return 'De ronde is gesloten: na de deadline kan niets meer worden gewijzigd, klaargezet of goedgekeurd.';
   if (m.includes('hash') || m.includes('changed') || m.includes('stale')) return 'De inhoud is veranderd sinds u de pagina opende. Bekijk opnieuw wat wordt verzonden en keur daarna goed.';
   if (m.includes('four-eyes') || m.includes('four eyes')) return 'Vier-ogenprincipe: deze indeling moet eerst door een kwaliteitsmedewerker worden klaargezet, en goedkeuren moet door een ander persoon gebeuren.';
