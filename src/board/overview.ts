@@ -103,11 +103,13 @@ export function decimalChange(a: string, b: string): string | undefined {
   return d < 0n ? `-${text}` : d > 0n ? `+${text}` : text;
 }
 
+const UNIT_NL: Record<ItemUnit, string> = { number: 'getal', percentage: 'percentage', 'yes/no': 'ja/nee', text: 'tekst', url: 'webadres' };
+
 /** The item as the overview shows it; `definition` is the manifest's when it has one, else built from it. */
 function itemInfo(ind: IndicatorDef, year: number): OverviewItem['item'] {
   const withDefinition = ind as IndicatorDef & { definition?: string };
   const period = `${yearTemplate(ind.measurementPeriod.start, year)} – ${yearTemplate(ind.measurementPeriod.end, year)}`;
-  const definition = withDefinition.definition ?? `${ind.set.name} ${ind.number} ${ind.name} (${ind.inid}); eenheid ${ind.unit}; meetperiode ${period}${ind.notComputable ? `; niet berekenbaar als: ${ind.notComputable}` : ''}`;
+  const definition = withDefinition.definition ?? `${ind.set.name} ${ind.number} ${ind.name} (${ind.inid}); eenheid ${UNIT_NL[ind.unit]}; meetperiode ${period}${ind.notComputable ? `; niet berekenbaar als: ${ind.notComputable}` : ''}`;
   return {
     id: ind.id,
     inid: ind.inid,
@@ -226,7 +228,7 @@ function overviewOf(db: Db, round: Round, ctx: RoundContext, indeling: string): 
     const entry = meta.entries?.find((e) => e.item_id === ind.id && e.indeling === indeling);
     if (ind.manual && !entry) {
       o.awaitingEntry = true;
-      o.notComputable = 'nog niet ingevuld (handmatig item)';
+      o.notComputable = 'not entered yet (manual item)';
     } else if (row?.notComputable) o.notComputable = row.notComputable;
     else if (!a && !ind.manual) o.notComputable = 'not computed for this round yet';
     if (entry) o.manualEntry = { enteredBy: entry.entered_by, enteredAt: entry.entered_at };

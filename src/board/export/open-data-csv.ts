@@ -78,7 +78,7 @@ function rowsOf(round: Round, provider: ProviderInfo, ov: LocationOverview, defs
   return ov.items.map((it) => {
     const ind = defs.get(it.item.id)!;
     const type = (ind as IndicatorDef & { indicatorType?: string }).indicatorType ?? '';
-    const remark = [it.notComputable ?? '', it.override ? `gecorrigeerd: ${it.override.justification}` : ''].filter(Boolean).join('; ');
+    const remark = [it.awaitingEntry ? 'nog niet ingevuld (handmatig item)' : (it.notComputable ?? ''), it.override ? `gecorrigeerd: ${it.override.justification}` : ''].filter(Boolean).join('; ');
     return [
       SET_NAMES[ind.set.code] ?? ind.set.name,
       ind.set.code,
