@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approve, deliveryStateOf, roundSummary } from '../src/answers/review.js';
 import { getRound } from '../src/answers/rounds.js';
@@ -6,7 +7,8 @@ import type { AgentConfig } from '../src/config/schema.js';
 import { verifyPresentation } from '../src/exchange/credentials/index.js';
 import { runDeliveryRound } from '../src/exchange/delivery-round.js';
 import { jwksOf, loadOrCreateSigningKey } from '../src/exchange/keys.js';
-import { listOutbox } from '../src/exchange/outbox.js';
+import { listOutbox, listQueuedMessages } from '../src/exchange/outbox.js';
+import { createRequest } from '../src/exchange/requests.js';
 import { createTrust } from '../src/exchange/trust/index.js';
 import { dueReminders, remindRounds, startReminderJob } from '../src/scheduler/reminders.js';
 import { agentMetrics } from '../src/server/metrics.js';
@@ -75,11 +77,19 @@ describe('delivery windows and reminders', () => {
     const { approvedAnswers } = approve(f.cfg, f.db, r, 'all', { name: 'bob', role: 'board' });
     expect(approvedAnswers.length).toBeGreaterThan(10);
     expect(deliveryStateOf(f.cfg, f.db, approvedAnswers[0]!.id)).toEqual({ state: 'waiting-for-window' });
+    // The KIK-starter also asked for one of them: its response waits for the window as well.
+    const requestId = randomUUID();
+    createRequest(f.db, { id: requestId, consumer: f.cfg.delivery.kikStarter.did, bodyForm: 'vp', plans: [], actor: 'test' });
+    f.db.prepare('INSERT INTO request_answers (request_id, query_uuid, query_identifier, answer_id) VALUES (?, ?, ?, ?)').run(requestId, randomUUID(), 'q', approvedAnswers[0]!.id);
+    f.db.prepare(`UPDATE requests SET status = 'linked' WHERE id = ?`).run(requestId);
     const out = await deliverTo(sim.endpoint);
     expect(out.answers).toEqual([]);
+    expect(out.responses).toEqual([]);
     expect(out.held).toHaveLength(approvedAnswers.length);
+    expect(out.held).toContainEqual({ requestId, round: `${PROFILE}/2023`, phase: 'upcoming' });
     expect(out.held[0]).toMatchObject({ round: `${PROFILE}/2023`, phase: 'upcoming' });
     expect(listOutbox(f.db)).toEqual([]);
+    expect(listQueuedMessages(f.db)).toEqual([]);
     expect(sim.received).toEqual([]);
     expect(agentMetrics(f.db, new Date(), f.cfg).find((m) => m.name === 'kikv_round_indelingen_unapproved')!.samples.find((s) => s.labels?.year === '2023')!.value).toBe(0);
   });
@@ -90,21 +100,24 @@ describe('delivery windows and reminders', () => {
     // The consumer is unreachable while the window is open: the messages wait in the outbox.
     const open = await deliverTo('http://127.0.0.1:9/didcomm', inWindow);
     expect(open.answers.length).toBeGreaterThan(10);
+    expect(open.responses).toHaveLength(1);
+    const queued = open.answers.length + 1;
     expect(open.outcomes.every((o) => o.status === 'pending')).toBe(true);
     const id = open.answers[0]!.answer_id;
     expect(deliveryStateOf(f.cfg, f.db, id)).toMatchObject({ state: 'queued', attempts: 1, retriesLeft: f.cfg.delivery.retry.maxAttempts - 1 });
 
     const afterDeadline = new Date(Date.parse(r.closes) + 60_000);
     const late = await deliverTo(sim.endpoint, afterDeadline);
-    expect(late.closed).toHaveLength(open.answers.length);
+    expect(late.closed).toHaveLength(queued);
     expect(late.outcomes).toEqual([]);
     expect(sim.received).toEqual([]);
     const state = deliveryStateOf(f.cfg, f.db, id, afterDeadline);
     expect(state.state).toBe('failed');
     expect(state.lastError).toBe(`not sent: the delivery window of round ${r.id} closed at ${r.closes} (Europe/Amsterdam)`);
     expect(listOutbox(f.db).every((m) => m.status === 'failed')).toBe(true);
+    expect(listQueuedMessages(f.db)).toMatchObject([{ kind: 'response', status: 'failed', last_error: state.lastError }]);
     const audit = listAudit(f.db).filter((e) => e.action === 'delivery.window-closed');
-    expect(audit).toHaveLength(open.answers.length);
+    expect(audit).toHaveLength(queued);
     expect(JSON.parse(audit[0]!.details)).toMatchObject({ round: r.id, closes: r.closes });
     // Nothing more happens on later rounds.
     expect((await deliverTo(sim.endpoint, afterDeadline)).closed).toEqual([]);
