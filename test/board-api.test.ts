@@ -114,7 +114,7 @@ describe('board API', () => {
     expect(distinct(actionsAfter(page, pageSeq))).toEqual(apiActions);
     const roundPage = await (await browser.fetch(`/rondes/${PROFILE}/2023?melding=goedgekeurd`)).text();
     expect(roundPage).toContain('Goedgekeurd. De levering staat hieronder.');
-    expect(roundPage).toMatch(/afgeleverd op/);
+    expect(roundPage).toMatch(/data-testid="delivery-state-Organisatie">afgeleverd op /);
   });
 
   it('quality enters a manual item and corrects a delivered value; the board sees the override', async () => {

@@ -87,6 +87,7 @@ describe('board pages', () => {
       expect({ role, prepare: has(html, 'prepare-all'), approve: has(html, 'approve-all'), reject: has(html, 'reject-form') }).toEqual({ role, ...e });
       expect(unlabelledFields(html)).toEqual([]);
       expect(html).toContain('klaar te zetten');
+      expect(html).toContain('data-testid="delivery-state-Organisatie">nog niet goedgekeurd<');
     }
   });
 
@@ -161,7 +162,7 @@ describe('board pages', () => {
     expect(board).toContain('<label for="approve-password">Wachtwoord (opnieuw)</label>');
     expect(board).toMatch(/<button type="submit" id="approve">Goedkeuren<\/button>/);
     for (const loc of [...locations, 'Organisatie']) expect(board).toMatch(new RegExp(`data-testid="content-hash-${loc}">[0-9a-f]{64}<`));
-    expect(board).toMatch(/<td class="num">[^<]*<\/td><td><code class="hash">[0-9a-f]{64}<\/code><\/td><\/tr>/);
+    expect(board).toMatch(/<tr><th scope="row">\d+(\.\d+)*[a-z]? [^<]+<\/th><td>\d{12}<\/td>.*<td class="num">[^<]*<\/td><td><code class="hash">[0-9a-f]{64}<\/code><\/td><\/tr>/);
     expect(unlabelledFields(board)).toEqual([]);
 
     const viewer = await (await clients.viewer.fetch(`${ROUND}/alle/goedkeuren`)).text();

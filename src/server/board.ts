@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Answer } from '../answers/answers.js';
 import { enterManual, correctValue } from '../answers/corrections.js';
-import { indelingContent, indelingReview, prepare, reject, roundContentHash, roundIndelingen, roundSummary } from '../answers/review.js';
+import { currentAnswers, indelingContent, indelingReview, prepare, reject, roundContentHash, roundIndelingen, roundSummary } from '../answers/review.js';
 import { listRounds, roundPhase } from '../answers/rounds.js';
 import { answerBundle } from '../board/export/bundle.js';
 import { openDataCsv } from '../board/export/open-data-csv.js';
@@ -17,6 +18,16 @@ import { printPage } from '../board/pages/print.js';
 import { indelingSegment, roundPage } from '../board/pages/round.js';
 import { guard } from './auth.js';
 import { actorOf, answerHistory, approveWithPassword, auditPageOf, deliveriesOf, indelingFrom, locationNames, roundFrom, type BoardDeps } from './board-actions.js';
+
+/** "1.1 Aantal …" from the item the answer's metadata names; the item id when it names none. */
+function itemLabel(a: Answer): string {
+  try {
+    const item = (JSON.parse(a.metadata ?? '{}') as { item?: { number?: string } }).item;
+    return item?.number ? `${item.number} ${a.indicator_name}` : a.indicator_name || a.indicator_id;
+  } catch {
+    return a.indicator_id;
+  }
+}
 
 type Flash = { kind: 'ok' | 'error'; text: string };
 
@@ -93,7 +104,9 @@ export const boardPages =
     const renderHome = (req: FastifyRequest, flash?: Flash) => homePage(ctxOf(req, flash), listRounds(cfg, db).map((r) => roundSummary(cfg, db, r, deps.now())));
     const renderRound = async (req: FastifyRequest, p: RoundP, flash?: Flash) => {
       const round = roundFrom(deps, p.profile, p.year);
-      return roundPage(ctxOf(req, flash), { summary: roundSummary(cfg, db, round, deps.now()), names: await locationNames(deps, round), deliveries: deliveriesOf(deps, round) });
+      const summary = roundSummary(cfg, db, round, deps.now());
+      const answersOf = Object.fromEntries(summary.indelingen.map((i) => [i.indeling, indelingContent(db, round, i.indeling).rows.map((r) => r.answerId)]));
+      return roundPage(ctxOf(req, flash), { summary, names: await locationNames(deps, round), deliveries: deliveriesOf(deps, round), answersOf });
     };
     const renderOverview = async (req: FastifyRequest, p: IndelingP, flash?: Flash) => {
       const round = roundFrom(deps, p.profile, p.year);
@@ -105,8 +118,7 @@ export const boardPages =
       const all = roundIndelingen(db, round);
       const chosen = indeling === 'all' ? all : [indeling];
       const contents = chosen.map((i) => indelingContent(db, round, i));
-      const itemNames: Record<string, string> = {};
-      for (const o of await Promise.all(chosen.slice(0, 1).map((i) => locationOverview(cfg, db, round, i)))) for (const it of o.items) itemNames[it.item.id] = `${it.item.number} ${it.item.name}`;
+      const itemNames = Object.fromEntries(currentAnswers(db, round).map((a) => [a.indicator_id, itemLabel(a)]));
       return approvalPage(ctxOf(req, flash), {
         round,
         phase: roundPhase(round, deps.now()),

@@ -58,7 +58,7 @@ export function approvalPage(ctx: PageContext, d: ApprovalPageData): string {
     : '';
   const body = `<h1>Goedkeuren: ${escapeHtml(what)}</h1>
 <p>${escapeHtml(d.round.name)} ${d.round.year} · profielversie ${escapeHtml(d.round.version)} · totale inhoudshash <code class="hash" id="expected-hash">${escapeHtml(d.expectedHash)}</code></p>
-${open ? '' : '<div class="banner" role="status">Deze ronde is gesloten: goedkeuren kan niet meer.</div>'}
+${open ? '' : '<div class="banner" id="locked-banner">Deze ronde is gesloten: goedkeuren kan niet meer.</div>'}
 ${d.contents.map((c) => contentTable(c, d)).join('\n')}
 ${approveForm || rejectForm ? `<div class="actions">${approveForm}${rejectForm}</div>` : ''}`;
   return page(ctx, `Goedkeuren: ${what}`, body, [

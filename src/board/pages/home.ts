@@ -8,7 +8,7 @@ function approvedCount(s: RoundSummary): number {
 
 function reminderBanner(s: RoundSummary): string {
   const open = s.indelingen.length - approvedCount(s);
-  return `<div class="banner" role="status" data-testid="reminder-${escapeHtml(s.round.id)}"><strong>Herinnering:</strong> de deadline van ${escapeHtml(s.round.name)} ${s.round.year} is ${escapeHtml(date(s.round.closes, s.round.timeZone))} (${escapeHtml(daysLeftLabel(s.daysToDeadline))}); ${open} ${open === 1 ? 'indeling is' : 'indelingen zijn'} nog niet goedgekeurd. <a href="${roundPath(s.round)}">Naar de ronde</a></div>`;
+  return `<div class="banner" data-testid="reminder-${escapeHtml(s.round.id)}"><strong>Herinnering:</strong> de deadline van ${escapeHtml(s.round.name)} ${s.round.year} is ${escapeHtml(date(s.round.closes, s.round.timeZone))} (${escapeHtml(daysLeftLabel(s.daysToDeadline))}); ${open} ${open === 1 ? 'indeling is' : 'indelingen zijn'} nog niet goedgekeurd. <a href="${roundPath(s.round)}">Naar de ronde</a></div>`;
 }
 
 /** The home page: every round with its phase, deadline and progress, reminders first. */

@@ -9,6 +9,23 @@ export interface RoundPageData {
   names: Record<string, string>;
   /** The delivery state of each current answer. */
   deliveries: Array<{ answerId: string; item: string; state: DeliveryState }>;
+  /** indeling → the answers whose rows for it are sent. */
+  answersOf: Record<string, string[]>;
+}
+
+/** One state for the answers of an indeling: the least advanced one decides (a failure first). */
+export function indelingDelivery(states: DeliveryState[]): DeliveryState | undefined {
+  if (states.length === 0) return undefined;
+  const failed = states.filter((d) => d.state === 'failed');
+  if (failed.length) return failed.reduce((a, b) => ((a.retriesLeft ?? 0) <= (b.retriesLeft ?? 0) ? a : b));
+  for (const s of ['not-approved', 'waiting-for-window', 'queued'] as const) {
+    const hit = states.find((d) => d.state === s);
+    if (hit) return hit;
+  }
+  const delivered = states.filter((d) => d.state === 'delivered');
+  // The latest delivery is when the indeling was complete.
+  if (delivered.length) return delivered.reduce((a, b) => ((a.deliveredAt ?? '') >= (b.deliveredAt ?? '') ? a : b));
+  return states[0];
 }
 
 /** An URL segment for an indeling ("alle" for every indeling at once). */
@@ -47,6 +64,8 @@ export function roundPage(ctx: PageContext, d: RoundPageData): string {
     .map((i) => {
       const seg = indelingSegment(i.indeling);
       const last = i.steps[i.steps.length - 1];
+      const ids = new Set(d.answersOf[i.indeling] ?? []);
+      const delivery = indelingDelivery(d.deliveries.filter((x) => ids.has(x.answerId)).map((x) => x.state));
       const actions = [`<a href="${base}/${seg}">Prestatieoverzicht</a>`];
       if (mayApprove) actions.push(`<a href="${base}/${seg}/goedkeuren">Goedkeuren</a>`);
       const prepareForm = mayPrepare
@@ -57,6 +76,7 @@ export function roundPage(ctx: PageContext, d: RoundPageData): string {
 <td><span class="tag ${reviewTagClass(i.state)}" data-testid="review-state-${escapeHtml(i.indeling)}">${escapeHtml(REVIEW_LABELS[i.state])}</span>${
         last ? `<br><span class="muted">${escapeHtml(last.action === 'prepared' ? 'klaargezet' : last.action === 'approved' ? 'goedgekeurd' : 'afgewezen')} door ${escapeHtml(last.actor)}, ${escapeHtml(dateTime(last.at))}${last.reason ? `: ${escapeHtml(last.reason)}` : ''}</span>` : ''
       }</td>
+<td>${delivery ? `<span class="tag ${deliveryTagClass(delivery)}" data-testid="delivery-state-${escapeHtml(i.indeling)}">${escapeHtml(deliveryLabel(delivery))}</span>` : '—'}</td>
 <td><code class="hash" title="Inhoudshash">${escapeHtml(i.hash.slice(0, 12))}…</code></td>
 <td>${actions.join(' · ')} ${prepareForm}</td>
 </tr>`;
@@ -81,14 +101,14 @@ export function roundPage(ctx: PageContext, d: RoundPageData): string {
 <dt>Profielversie</dt><dd>${escapeHtml(r.version)}</dd>
 <dt>Items</dt><dd>${s.items}</dd>
 </dl>
-${s.phase === 'locked' ? '<div class="banner" role="status" id="locked-banner">Deze ronde is gesloten: de deadline is verstreken. Er kan niets meer worden klaargezet, gecorrigeerd of goedgekeurd.</div>' : ''}
-${s.phase === 'upcoming' ? '<div class="banner" role="status">Het leveringsvenster is nog niet open: goedgekeurde antwoorden worden verzonden zodra het opent.</div>' : ''}
-${s.reminder ? `<div class="banner" role="status">Herinnering: de deadline nadert en nog niet alles is goedgekeurd.</div>` : ''}
+${s.phase === 'locked' ? '<div class="banner" id="locked-banner">Deze ronde is gesloten: de deadline is verstreken. Er kan niets meer worden klaargezet, gecorrigeerd of goedgekeurd.</div>' : ''}
+${s.phase === 'upcoming' ? '<div class="banner" id="upcoming-banner">Het leveringsvenster is nog niet open: goedgekeurde antwoorden worden verzonden zodra het opent.</div>' : ''}
+${s.reminder ? `<div class="banner" id="reminder-banner">Herinnering: de deadline nadert en nog niet alles is goedgekeurd.</div>` : ''}
 <h2>Indelingen</h2>
 <div class="table-wrap"><table id="indelingen">
 <caption>Beoordeling per locatie en voor de organisatie</caption>
-<thead><tr><th scope="col">Indeling</th><th scope="col">Beoordeling</th><th scope="col">Inhoud</th><th scope="col">Acties</th></tr></thead>
-<tbody>${rows || '<tr><td colspan="4">Nog geen antwoorden berekend voor deze ronde.</td></tr>'}</tbody>
+<thead><tr><th scope="col">Indeling</th><th scope="col">Beoordeling</th><th scope="col">Levering</th><th scope="col">Inhoud</th><th scope="col">Acties</th></tr></thead>
+<tbody>${rows || '<tr><td colspan="5">Nog geen antwoorden berekend voor deze ronde.</td></tr>'}</tbody>
 </table></div>
 ${forms.length ? `<h2>Beoordelen</h2><div class="actions">${forms.join('\n')}</div>` : ''}
 <h2>Levering</h2>
