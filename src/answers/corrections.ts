@@ -209,21 +209,21 @@ export function enterManual(
   if (!snapshot) throw new RoundError('there is no snapshot yet; run `kikv import` first', 409);
   const vestigingen = vestigingenOf(snapshotFile(cfg.storage.dataDir, snapshot), snapshot);
   const scope = { profile: round.profile, version: round.version, year: round.year };
-  let entry: ManualValue;
-  try {
-    entry = enterManualValue(db, scope, item, indeling, value, actor.name, vestigingen);
-  } catch (e) {
-    if (e instanceof ManualValueError) throw new RoundError(`value: ${e.message}`, 400);
-    throw e;
-  }
-  const answer = db.transaction(() => {
+  // The entry and the rebuilt answer commit together: never an entry without its answer.
+  return db.transaction(() => {
+    let entry: ManualValue;
+    try {
+      entry = enterManualValue(db, scope, item, indeling, value, actor.name, vestigingen);
+    } catch (e) {
+      if (e instanceof ManualValueError) throw new RoundError(`value: ${e.message}`, 400);
+      throw e;
+    }
     const previous = currentAnswers(db, round).find((a) => a.indicator_id === itemId);
     const outcome = manualOutcome(db, pack, item, manualValues(db, scope), vestigingen, snapshot, { year: round.year, actor: actor.name });
-    if (!outcome.answerId) return undefined;
+    if (!outcome.answerId) return { entry, answer: undefined };
     if (previous && previous.id !== outcome.answerId && previous.status === 'awaiting_approval') {
       supersedeAnswer(db, previous, outcome.answerId, 'recomputed', `manual value for ${indeling} entered by ${actor.name}`, actor.name, now);
     }
-    return getAnswer(db, outcome.answerId);
+    return { entry, answer: getAnswer(db, outcome.answerId) };
   }).immediate();
-  return { entry, answer };
 }
