@@ -177,7 +177,7 @@ describe('board pages', () => {
 
     const wrong = await clients.board.form(`${ROUND}/alle/goedkeuren`, { password: 'fout wachtwoord' });
     expect(wrong.status).toBe(403);
-    expect(await wrong.text()).toMatch(/role="alert"/);
+    expect(await wrong.text()).toMatch(/role="alert"[^>]*>Het wachtwoord klopt niet/);
   });
 
   it('prepare and reject by form; a rejection without reason is refused in Dutch', async () => {

@@ -18,6 +18,9 @@ export interface DomainRefusal {
  */
 function dutchFor(e: Error, status: number): string {
   const m = e.message.toLowerCase();
+  // The password asked again at approval (before "locked": an account lock is not a closed round).
+  if (m.includes('password wrong')) return 'Het wachtwoord klopt niet: geef uw eigen wachtwoord opnieuw om goed te keuren.';
+  if (m.includes('account locked')) return 'Uw account is tijdelijk geblokkeerd na te veel mislukte pogingen. Probeer het later opnieuw.';
   // Value checks (the manual entry's own, also when the round's code passes them on).
   if (m.includes('ja/nee')) return 'Kies ja of nee.';
   if (m.includes('web address') || m.includes('http(s)')) return 'Geef een volledig webadres, bijvoorbeeld https://www.voorbeeld.nl/kwaliteitsverslag.pdf.';
