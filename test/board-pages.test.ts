@@ -38,6 +38,9 @@ describe('board pages', () => {
     const res = await new Client(s.url).fetch(ROUND);
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe(`/login?next=${encodeURIComponent(ROUND)}`);
+    const unknown = await clients.viewer.fetch(`/rondes/${PROFILE}/1999`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toMatch(/role="alert"[^>]*>Niet gevonden/);
   });
 
   it('home: Dutch, landmarks, the round with its phase and deadline, for every role', async () => {
