@@ -103,7 +103,7 @@ export async function buildAgentServer(deps: ServerDeps): Promise<AgentServer> {
   await app.register(didcomm);
   await app.register(answerPullRoutes({ db, trust }));
   await app.register(jwksRoutes({ jwks: () => trust.jwks() }));
-  await app.register(metricsRoutes({ db }));
+  await app.register(metricsRoutes({ db, cfg }));
   const board = { db, cfg, trust, now: deps.now ?? (() => new Date()) };
   await app.register(boardPages(board));
   await app.register(boardApi(board));

@@ -82,6 +82,7 @@ const overviewItem = {
     teller: nullableString,
     noemer: nullableString,
     notComputable: { type: 'string' },
+    awaitingEntry: { type: 'boolean', description: 'a manual item nobody has entered yet for this indeling' },
     previous: { type: 'object', properties: { year: { type: 'integer' }, value: nullableString } },
     change: { type: 'string' },
     trend: { type: 'array', items: { type: 'object', properties: { year: { type: 'integer' }, value: { type: ['number', 'null'] } } } },

@@ -1,7 +1,7 @@
 import type { IndelingContent, IndelingReview } from '../../answers/review.js';
 import type { Round, RoundPhase } from '../../answers/rounds.js';
 import { can } from '../../auth/roles.js';
-import { csrfField, indelingLabel, page, REVIEW_LABELS, roundPath, value, type PageContext } from './format.js';
+import { csrfField, dutchReason, indelingLabel, page, REVIEW_LABELS, roundPath, value, type PageContext } from './format.js';
 import { escapeHtml } from './layout.js';
 import { indelingSegment } from './round.js';
 
@@ -19,11 +19,17 @@ export interface ApprovalPageData {
   itemNames: Record<string, string>;
 }
 
+/** The reason in Dutch, and the exact text that is sent when that differs. */
+function notComputableCell(sent: string): string {
+  const nl = dutchReason(sent);
+  return `niet berekenbaar: ${escapeHtml(nl)}${nl === sent ? '' : ` <span class="muted">(verzonden als <q lang="en">${escapeHtml(sent)}</q>)</span>`}`;
+}
+
 function contentTable(c: IndelingContent, d: ApprovalPageData): string {
   const rows = c.rows
     .map((r) => {
       const nc = r.row.niet_berekenbaar;
-      return `<tr><th scope="row">${escapeHtml(d.itemNames[r.item] ?? r.item)}</th><td>${escapeHtml(r.row.indeling ?? c.indeling)}</td><td class="num">${escapeHtml(value(r.row.teller))}</td><td class="num">${escapeHtml(value(r.row.noemer))}</td><td class="num">${nc ? `niet berekenbaar: ${escapeHtml(nc)}` : escapeHtml(value(r.row.waarde))}</td><td><code class="hash">${escapeHtml(r.contentHash)}</code></td></tr>`;
+      return `<tr><th scope="row">${escapeHtml(d.itemNames[r.item] ?? r.item)}</th><td>${escapeHtml(r.row.indeling ?? c.indeling)}</td><td class="num">${escapeHtml(value(r.row.teller))}</td><td class="num">${escapeHtml(value(r.row.noemer))}</td><td class="num">${nc ? notComputableCell(nc) : escapeHtml(value(r.row.waarde))}</td><td><code class="hash">${escapeHtml(r.contentHash)}</code></td></tr>`;
     })
     .join('\n');
   const review = d.reviews.find((r) => r.indeling === c.indeling);

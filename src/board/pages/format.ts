@@ -101,3 +101,33 @@ export interface PageContext {
 export function page(ctx: PageContext, title: string, body: string, breadcrumbs?: Array<{ href: string; label: string }>): string {
   return layout({ title, body, user: ctx.user, csrfToken: ctx.csrfToken, agentName: ctx.agentName, ...(breadcrumbs ? { breadcrumbs } : {}), ...(ctx.flash ? { flash: ctx.flash } : {}) });
 }
+
+/**
+ * The pack's not-computable reasons in Dutch for the pages. The answers keep the pack's English text
+ * (that is what is sent and hashed); a reason without a translation is shown as written.
+ */
+const REASONS_NL: Record<string, string> = {
+  'not entered yet (manual item)': 'nog niet ingevoerd (handmatig item)',
+  'no data for this item in the measurement period': 'geen gegevens voor dit item in de meetperiode',
+  'no Wlz clients in care in the measurement period': 'geen Wlz-cliënten in zorg in de meetperiode',
+  'no arbeidsovereenkomst with a contract size in the measurement period': 'geen arbeidsovereenkomst met een contractomvang in de meetperiode',
+  'no care staff in loondienst on the peildatum': 'geen zorgmedewerkers in loondienst op de peildatum',
+  'no care staff in loondienst one year before the peildatum': 'geen zorgmedewerkers in loondienst een jaar voor de peildatum',
+  'no care staff in loondienst with a qualification level on both dates': 'geen zorgmedewerkers in loondienst met een kwalificatieniveau op beide data',
+  'no clients in care in the measurement window at this location': 'geen cliënten in zorg in de meetperiode op deze locatie',
+  'no clients with an indication including treatment in care in the reporting year at this location': 'geen cliënten met een indicatie inclusief behandeling in zorg in het verslagjaar op deze locatie',
+  'no employment agreements in the period': 'geen arbeidsovereenkomsten in de periode',
+  'no employment agreements with a contract size in the period': 'geen arbeidsovereenkomsten met een contractomvang in de periode',
+  'no interns in the period': 'geen stagiairs in de periode',
+  'no personnel cost postings in the measurement period': 'geen boekingen van personeelskosten in de meetperiode',
+  'no staff with a clause in the measurement period': 'geen medewerkers met een contractclausule in de meetperiode',
+  'no staff with an arbeidsovereenkomst on the peildatum': 'geen medewerkers met een arbeidsovereenkomst op de peildatum',
+  'no volunteers in the period': 'geen vrijwilligers in de periode',
+  'no ward of this location had clients in care in the reporting year': 'geen afdeling van deze locatie had cliënten in zorg in het verslagjaar',
+  'no worked hours of care staff in the period': 'geen gewerkte uren van zorgmedewerkers in de periode',
+  'no worked hours of staff in the measurement period': 'geen gewerkte uren van medewerkers in de meetperiode',
+};
+
+export function dutchReason(reason: string): string {
+  return REASONS_NL[reason] ?? reason;
+}

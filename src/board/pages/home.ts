@@ -19,7 +19,7 @@ export function homePage(ctx: PageContext, summaries: RoundSummary[]): string {
       const r = s.round;
       const waiting = s.answers.awaiting_approval ?? 0;
       return `<tr data-testid="round-${escapeHtml(r.id)}">
-<th scope="row"><a href="${roundPath(r)}">${escapeHtml(r.name)}</a></th>
+<th scope="row"><a href="${roundPath(r)}">${escapeHtml(r.name)} <span class="sr-only">${r.year}</span></a></th>
 <td class="num">${r.year}</td>
 <td><span class="tag ${s.phase === 'open' ? 'tag-ok' : s.phase === 'locked' ? 'tag-error' : 'tag-info'}">${escapeHtml(PHASE_LABELS[s.phase])}</span></td>
 <td>${escapeHtml(date(r.opens, r.timeZone))} – ${escapeHtml(date(r.closes, r.timeZone))}</td>

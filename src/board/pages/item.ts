@@ -1,6 +1,6 @@
 import type { AuditEntry } from '../../audit/log.js';
 import type { LocationOverview, OverviewItem } from '../overview.js';
-import { ANSWER_STATUS_LABELS, dateTime, indelingLabel, page, roundPath, value, type PageContext } from './format.js';
+import { ANSWER_STATUS_LABELS, dateTime, dutchReason, indelingLabel, page, roundPath, value, type PageContext } from './format.js';
 import { escapeHtml } from './layout.js';
 import { trendSvg } from './overview.js';
 import { indelingSegment } from './round.js';
@@ -44,7 +44,7 @@ export function itemPage(ctx: PageContext, o: LocationOverview, i: OverviewItem,
 <p>${escapeHtml(indelingLabel(o.indeling, o.name))} · ${escapeHtml(o.round.name)} ${o.round.year}</p>
 <h2>Waarde</h2>
 <dl class="facts" id="item-value">
-<dt>Waarde</dt><dd>${escapeHtml(value(i.value))}${i.notComputable ? ` (niet berekenbaar: ${escapeHtml(i.notComputable)})` : ''}</dd>
+<dt>Waarde</dt><dd>${escapeHtml(value(i.value))}${i.notComputable ? ` (niet berekenbaar: ${escapeHtml(dutchReason(i.notComputable))})` : ''}</dd>
 <dt>Teller</dt><dd>${escapeHtml(value(i.teller))}</dd>
 <dt>Noemer</dt><dd>${escapeHtml(value(i.noemer))}</dd>
 <dt>Vorig jaar</dt><dd>${i.previous ? `${escapeHtml(value(i.previous.value))} (${i.previous.year})` : '—'}</dd>

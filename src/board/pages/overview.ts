@@ -1,7 +1,7 @@
 import type { LocationOverview, OverviewItem } from '../overview.js';
 import { can } from '../../auth/roles.js';
 import type { RoundPhase } from '../../answers/rounds.js';
-import { ANSWER_STATUS_LABELS, csrfField, dateTime, indelingLabel, page, roundPath, value, type PageContext } from './format.js';
+import { ANSWER_STATUS_LABELS, csrfField, dateTime, dutchReason, indelingLabel, page, roundPath, value, type PageContext } from './format.js';
 import { escapeHtml } from './layout.js';
 import { indelingSegment } from './round.js';
 
@@ -38,7 +38,8 @@ function signals(i: OverviewItem): string {
         `, door ${escapeHtml(i.override.by)} op ${escapeHtml(dateTime(i.override.at))}: <q>${escapeHtml(i.override.justification)}</q>`,
     );
   if (i.manualEntry) parts.push(`<span class="tag tag-info">ingevoerd</span> door ${escapeHtml(i.manualEntry.enteredBy)} op ${escapeHtml(dateTime(i.manualEntry.enteredAt))}`);
-  if (i.notComputable) parts.push(`<span class="tag tag-info">niet berekenbaar</span> ${escapeHtml(i.notComputable)}`);
+  if (i.awaitingEntry) parts.push(`<span class="tag tag-warn">nog niet ingevoerd</span>`);
+  else if (i.notComputable) parts.push(`<span class="tag tag-info">niet berekenbaar</span> ${escapeHtml(dutchReason(i.notComputable))}`);
   for (const w of i.warnings) parts.push(`<span class="tag tag-warn">let op</span> ${escapeHtml(w)}`);
   if (!i.answerId) parts.push(`<span class="tag tag-error">geen antwoord</span>`);
   else if (i.answerStatus) parts.push(`<span class="muted">${escapeHtml(ANSWER_STATUS_LABELS[i.answerStatus] ?? i.answerStatus)}</span>`);
