@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { approveAnswer, listAnswers, resultOf } from '../../answers/answers.js';
+import { listRounds, roundPhase } from '../../answers/rounds.js';
+import { listUsers } from '../../auth/users.js';
 import { configFileFrom, loadConfig } from '../../config/load.js';
 import { mappingDirectory, withMappingDirectory } from '../../config/schema.js';
 import { runDeliveryRound } from '../../exchange/delivery-round.js';
-import { deliverDue, queueApprovedAnswers } from '../../exchange/outbox.js';
 import { computeAnswers } from '../../pipeline/compute.js';
 import { importSource, latestSnapshotHash, summariseReport } from '../../pipeline/import.js';
 import { DEFAULT_SAMPLE, writeSample } from '../../sample/generate.js';
@@ -71,7 +72,12 @@ export function registerRunCommands(program: Command): void {
       console.log(`  keys        ${address}/.well-known/jwks.json (${trust.mode} trust)`);
       console.log(`  exchange    ${address}/didcomm (requests), ${address}/answers/:requestId (pull)${trust.mode === 'standalone' ? `, ${address}/oauth2/token` : ''}`);
       console.log(`  snapshot    ${snapshot} in ${join(cfg.storage.dataDir, 'snapshots')}`);
-      console.log(`  answers     ${waiting.length} awaiting approval for ${cfg.indicators.reportingYear}: \`kikv answers list\`, then \`kikv answers approve ID --as NAME\``);
+      console.log(`  board       ${address}/ (review and approval; accounts: \`kikv users add NAME --role board|quality|operator|viewer\`${listUsers(db).length === 0 ? ', none yet' : ''}), API ${address}/api, OpenAPI ${address}/docs`);
+      for (const r of listRounds(cfg, db)) {
+        const phase = roundPhase(r, new Date());
+        console.log(`  round       ${r.id}: ${phase}, window ${r.opens} to ${r.closes}${phase === 'locked' ? ' (deadline passed: nothing is sent; see delivery.windows)' : ''}`);
+      }
+      console.log(`  answers     ${waiting.length} awaiting approval for ${cfg.indicators.reportingYear}: on the board's pages, or \`kikv answers list\`, then \`kikv answers approve ID --as NAME\``);
       console.log(`  delivery    to ${cfg.delivery.kikStarter.endpoint} (\`kikv outbox list\`)`);
       const next = scheduler.nextRun();
       console.log(`  imports     ${next ? `"${cfg.import.schedule}" (${cfg.import.timezone}), next ${isoInZone(next, cfg.import.timezone)}` : 'schedule off'}${scheduler.catchUp && !firstStart ? `; catching up now: ${scheduler.catchUp}` : ''} (\`kikv status\`)`);
@@ -103,6 +109,8 @@ export function registerRunCommands(program: Command): void {
         ...withMappingDirectory(cfg, source),
         storage: { dataDir: dir },
         trust: { ...cfg.trust, keysDir: join(dir, 'keys') },
+        // The demo's own round is open now (the real 2023 deadline has passed): nothing is sent outside a window.
+        delivery: { ...cfg.delivery, windows: cfg.indicators.profiles.map((p) => demoWindow(p.profile, cfg.indicators.reportingYear)) },
       }));
       // A configuration file for this run, so its state can be inspected with the other commands.
       const { file: _file, ...demoCfg } = ctx.cfg;
@@ -124,8 +132,7 @@ export function registerRunCommands(program: Command): void {
         for (const { answer } of computed) approveAnswer(ctx.db, answer.id, board);
         console.log(`4. Approved by ${board}.`);
         const s = { ...deliverySettings(ctx.cfg), kikStarter: { ...ctx.cfg.delivery.kikStarter, endpoint: sim.endpoint } };
-        await queueApprovedAnswers(ctx.db, ctx.trust, s, 'demo');
-        const outcomes = await deliverDue(ctx.db, s);
+        const { outcomes } = await runDeliveryRound({ db: ctx.db, trust: ctx.trust, cfg: ctx.cfg, settings: s }, { actor: 'demo' });
         console.log(`5. Signed (ES256, kid ${(await ctx.trust.jwks()).keys[0]?.kid}) and delivered to the simulated KIK-starter at ${sim.endpoint}:`);
         for (const r of sim.received) {
           console.log(`   message ${r.messageId} (thread ${r.thid}): ${r.verified ? `signature VERIFIED against ${agentUrl}/.well-known/jwks.json (kid ${r.kid})` : `REFUSED: ${r.problem}`}`);
@@ -172,4 +179,11 @@ export function registerRunCommands(program: Command): void {
       });
       await sim.close();
     });
+}
+
+/** A delivery window for the demo: opened yesterday, closes in four weeks. */
+function demoWindow(profile: string, year: number): { profile: string; year: number; opens: string; closes: string } {
+  const day = 86_400_000;
+  const iso = (t: number) => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return { profile, year, opens: iso(Date.now() - day), closes: iso(Date.now() + 28 * day) };
 }
