@@ -97,6 +97,10 @@ describe('the board in a browser', () => {
     expect(await page.locator('svg.trend').count()).toBeGreaterThan(0);
     expect(await page.locator('td', { hasText: '(2022)' }).count()).toBeGreaterThan(0);
     await page.screenshot({ path: join(ARTIFACTS, 'prestatieoverzicht.png'), fullPage: true });
+    // Readable on a tablet: the same page at 820 px wide, the first screen of it.
+    await page.setViewportSize({ width: 820, height: 1180 });
+    await page.screenshot({ path: join(ARTIFACTS, 'prestatieoverzicht-tablet.png') });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(820);
   });
 
   it('quality enters a manual item, and corrects a computed value with a justification', async () => {
@@ -162,6 +166,8 @@ describe('the board in a browser', () => {
     await page.waitForURL(/\/alle\/goedkeuren/);
     await page.getByTestId(`content-Organisatie`).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'goedkeuren.png'), fullPage: true });
+    await page.locator('#approve-form').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'goedkeuren-formulier.png') });
 
     // A wrong password approves nothing.
     await page.getByLabel('Wachtwoord (opnieuw)').fill('niet-het-goede-wachtwoord');

@@ -19,14 +19,9 @@ import { indelingSegment, roundPage } from '../board/pages/round.js';
 import { guard } from './auth.js';
 import { actorOf, answerHistory, approveWithPassword, auditPageOf, deliveriesOf, indelingFrom, locationNames, roundFrom, type BoardDeps } from './board-actions.js';
 
-/** "1.1 Aantal …" from the item the answer's metadata names; the item id when it names none. */
+/** "number name", as the answer was recorded (recordAnswer writes indicator_name that way). */
 function itemLabel(a: Answer): string {
-  try {
-    const item = (JSON.parse(a.metadata ?? '{}') as { item?: { number?: string } }).item;
-    return item?.number ? `${item.number} ${a.indicator_name}` : a.indicator_name || a.indicator_id;
-  } catch {
-    return a.indicator_id;
-  }
+  return a.indicator_name || a.indicator_id;
 }
 
 type Flash = { kind: 'ok' | 'error'; text: string };
