@@ -4,7 +4,7 @@ import { listAudit } from '../src/audit/log.js';
 import { hashPassword, verifyPassword } from '../src/auth/passwords.js';
 import { can, type Role } from '../src/auth/roles.js';
 import { createSession, endSession, sessionOf } from '../src/auth/sessions.js';
-import { UserError, addUser, checkPassword, disableUser, findUser, listUsers, setPassword } from '../src/auth/users.js';
+import { UserError, addUser, checkPassword, disableUser, findUser, listUsers, setPassword, type LoginResult } from '../src/auth/users.js';
 import { loadConfig } from '../src/config/load.js';
 import type { AgentConfig, BoardConfig } from '../src/config/schema.js';
 import { openDb, type Db } from '../src/db/open.js';
@@ -141,6 +141,65 @@ describe('users, lock-out and sessions', () => {
       'kees user.confirmed',
     ]);
     expect(JSON.stringify(listAudit(db))).not.toMatch(/wrong password/);
+  });
+
+  it('parallel guesses cannot pass the lock-out: beyond lockoutFailures at once the account locks and the right password is refused', async () => {
+    await addUser(db, 'parallel', 'board', PW, 'test');
+    const t = new Date();
+    // Started in this order, all running at once: three wrong guesses, the right one, three more wrong.
+    const wrong = (i: number) => checkPassword(db, 'parallel', `wrong guess ${i}`, cfg.board, 'login', t);
+    const results = await Promise.all([wrong(1), wrong(2), wrong(3), checkPassword(db, 'parallel', PW, cfg.board, 'login', t), wrong(4), wrong(5), wrong(6)]);
+    const until = new Date(t.getTime() + 15 * MINUTE).toISOString();
+    expect(results[3]).toEqual({ ok: false, reason: 'locked', lockedUntil: until });
+    expect(results.every((r) => !r.ok)).toBe(true);
+    expect(findUser(db, 'parallel')).toMatchObject({ locked_until: until });
+    // Still locked afterwards: the right password does not open it.
+    expect(await checkPassword(db, 'parallel', PW, cfg.board, 'confirm', new Date(t.getTime() + MINUTE))).toEqual({ ok: false, reason: 'locked', lockedUntil: until });
+    expect(listAudit(db).filter((e) => e.subject === 'user:parallel' && e.action === 'user.login')).toEqual([]);
+  });
+
+  it('fewer parallel attempts than the limit, the right one among them, still log in', async () => {
+    await addUser(db, 'pair', 'board', PW, 'test');
+    const results = await Promise.all([checkPassword(db, 'pair', PW, cfg.board, 'login'), checkPassword(db, 'pair', 'wrong guess', cfg.board, 'login')]);
+    expect(results.map((r) => r.ok)).toEqual([true, false]);
+  });
+
+  it('an unknown name locks after as many failures as a real one, with the same answers', async () => {
+    await addUser(db, 'echt', 'viewer', PW, 'test');
+    const t0 = new Date('2026-03-03T09:00:00Z');
+    const tries = async (name: string) => {
+      const out: LoginResult[] = [];
+      for (let i = 0; i < 5; i++) out.push(await checkPassword(db, name, `wrong ${i}`, cfg.board, 'login', new Date(t0.getTime() + i * 1000)));
+      out.push(await checkPassword(db, name, PW, cfg.board, 'login', new Date(t0.getTime() + 16 * MINUTE)));
+      // Both kinds of not-locked refusal read the same on the page and in the API.
+      return out.map((r) => (r.ok ? 'ok' : r.reason === 'unknown' ? { ...r, reason: 'bad-password' } : r));
+    };
+    const real = await tries('echt');
+    const ghost = await tries('Spook.Naam');
+    expect(real.at(-1)).toBe('ok');
+    expect(ghost.slice(0, -1)).toEqual(real.slice(0, -1));
+    expect(ghost[2]).toEqual({ ok: false, reason: 'locked', lockedUntil: new Date(t0.getTime() + 2000 + 15 * MINUTE).toISOString() });
+    // Parallel guesses at an unknown name lock it the same way.
+    const t1 = new Date('2026-03-04T09:00:00Z');
+    const burst = async (name: string) => (await Promise.all([1, 2, 3, 4].map((i) => checkPassword(db, name, `wrong ${i}`, cfg.board, 'login', t1)))).map((r) => (r.ok ? 'ok' : r.reason));
+    expect(await burst('ander-spook')).toEqual(await burst('pair'));
+    expect(JSON.stringify(listAudit(db))).not.toMatch(/spook/i);
+  });
+
+  it('a locked account answers no faster than a wrong password (a decoy hash runs)', async () => {
+    await addUser(db, 'traag', 'viewer', PW, 'test');
+    for (let i = 0; i < 3; i++) await checkPassword(db, 'traag', `wrong ${i}`, cfg.board, 'login');
+    expect(findUser(db, 'traag')!.locked_until).not.toBeNull();
+    const stored = await hashPassword(PW);
+    const timed = async (f: () => Promise<unknown>) => {
+      const t = performance.now();
+      await f();
+      return performance.now() - t;
+    };
+    const hash = Math.min(await timed(() => verifyPassword('x', stored)), await timed(() => verifyPassword('y', stored)));
+    const locked = Math.min(await timed(() => checkPassword(db, 'traag', PW, cfg.board, 'login')), await timed(() => checkPassword(db, 'traag', 'x', cfg.board, 'login')));
+    // Without the decoy a locked answer takes well under a millisecond; a hash takes tens of them.
+    expect(locked).toBeGreaterThan(hash / 3);
   });
 
   it('answers an unknown name like a wrong password and does not record the name typed', async () => {
@@ -281,6 +340,11 @@ describe('login over HTTP, guards and CSRF', () => {
     expect(locked.status).toBe(401);
     expect(await locked.text()).toMatch(/Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. U kunt weer inloggen om \d\d:\d\d op \d+ \w+\./);
     expect(cookieOf(locked)).toBeUndefined();
+    // An unknown name is told the same after as many failures.
+    for (let i = 0; i < 3; i++) await fetch(`${base}/login`, form({ name: 'spook', password: `wrong ${i}` }));
+    const ghost = await fetch(`${base}/login`, form({ name: 'spook', password: PW }));
+    expect(ghost.status).toBe(401);
+    expect(await ghost.text()).toMatch(/Dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. U kunt weer inloggen om \d\d:\d\d op \d+ \w+\./);
   });
 
   it('without a session: an HTML route redirects to /login?next=…, an API route answers 401', async () => {
@@ -364,7 +428,9 @@ describe('login over HTTP, guards and CSRF', () => {
 });
 
 describe('login rate limit and secure cookie', () => {
-  it('answers 429 after cfg.board.loginRateLimit attempts per minute, on the form and the API alike; the cookie is Secure when configured', async () => {
+  const apiTry = (base: string, password: string) => fetch(`${base}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'anna', password }) });
+
+  it('answers 429 after cfg.board.loginRateLimit attempts per minute, counted over the form and the API together; the cookie is Secure when configured', async () => {
     const cfg = configWith({ loginRateLimit: 3 });
     expect(cfg.board.secureCookie).toBe(true);
     const db = openDb(cfg.storage.dataDir);
@@ -374,17 +440,41 @@ describe('login rate limit and secure cookie', () => {
       const first = await fetch(`${base}/login`, form({ name: 'anna', password: PW }));
       expect(first.status).toBe(303);
       expect(first.headers.getSetCookie().find((c) => c.startsWith('kikv_session='))).toMatch(/; Secure/);
-      for (let i = 0; i < 2; i++) expect((await fetch(`${base}/login`, form({ name: 'anna', password: 'wrong password' }))).status).toBe(401);
+      expect((await fetch(`${base}/login`, form({ name: 'anna', password: 'wrong password' }))).status).toBe(401);
+      expect((await apiTry(base, 'wrong password')).status).toBe(401);
+      // Three attempts spread over both routes use up the one budget: the next is refused on either.
       const limited = await fetch(`${base}/login`, form({ name: 'anna', password: PW }));
       expect(limited.status).toBe(429);
-      expect(await limited.text()).toMatch(/Te veel inlogpogingen; probeer het over .+ opnieuw/);
+      expect(await limited.text()).toMatch(/Te veel pogingen met een wachtwoord; probeer het over .+ opnieuw/);
       expect(cookieOf(limited)).toBeUndefined();
+      const api = await apiTry(base, PW);
+      expect(api.status).toBe(429);
+      expect(((await api.json()) as { message: string }).message).toMatch(/Too many password attempts/);
       // The login page itself is not limited.
       expect((await fetch(`${base}/login`)).status).toBe(200);
-      for (let i = 0; i < 3; i++) expect((await fetch(`${base}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'anna', password: 'wrong password' }) })).status).toBe(401);
-      const api = await fetch(`${base}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'anna', password: PW }) });
-      expect(api.status).toBe(429);
-      expect(((await api.json()) as { message: string }).message).toMatch(/Too many login attempts/);
+    } finally {
+      await app.close();
+      db.close();
+    }
+  });
+
+  it('a route that asks the password again (approval) shares the login routes\' count', async () => {
+    const cfg = configWith({ loginRateLimit: 3 });
+    const db = openDb(cfg.storage.dataDir);
+    await addUser(db, 'anna', 'board', PW, 'test');
+    const app = Fastify();
+    await registerAuth(app, { db, cfg });
+    app.post<{ Body: { password: string } }>('/api/confirm', { schema: { body: { type: 'object', required: ['password'], properties: { password: { type: 'string' } } } } }, async (req) => ({
+      ok: (await checkPassword(db, 'anna', req.body.password, cfg.board, 'confirm')).ok,
+    }));
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    const confirm = (password: string) => fetch(`${base}/api/confirm`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password }) });
+    try {
+      expect((await confirm('wrong password')).status).toBe(200);
+      expect((await apiTry(base, PW)).status).toBe(200);
+      expect((await confirm(PW)).status).toBe(200);
+      expect((await confirm(PW)).status).toBe(429);
+      expect((await apiTry(base, PW)).status).toBe(429);
     } finally {
       await app.close();
       db.close();

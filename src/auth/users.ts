@@ -1,6 +1,7 @@
 import { appendAudit } from '../audit/log.js';
 import type { BoardConfig } from '../config/schema.js';
 import type { Db } from '../db/open.js';
+import { AttemptCounts, lockedAt, reserveAttempt, settleFailure, type AttemptCount } from './lockout.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import { ROLES, isRole, type Role } from './roles.js';
 
@@ -102,55 +103,99 @@ export function disableUser(db: Db, name: string, actor: string): void {
   })();
 }
 
-// Checked against for an unknown name, so its answer takes as long as a wrong password for a real one.
+// Checked against when the account's own hash is not, so every answer takes as long as a wrong password.
 let decoy: Promise<string> | undefined;
+
+async function decoyCheck(password: string): Promise<void> {
+  await verifyPassword(password, await (decoy ??= hashPassword('decoy password, never valid')));
+}
+
+const unknownCounts = new WeakMap<Db, AttemptCounts>();
+
+function unknownCountsOf(db: Db): AttemptCounts {
+  let counts = unknownCounts.get(db);
+  if (!counts) unknownCounts.set(db, (counts = new AttemptCounts()));
+  return counts;
+}
+
+type UserRow = User & { password_hash: string };
+type Start = { kind: 'unknown' } | { kind: 'refused'; result: Exclude<LoginResult, { ok: true }> } | { kind: 'check'; user: UserRow };
 
 /**
  * A login (or the password asked again at approval, `confirm`). Failures of both kinds count toward
- * the lock-out; a success resets the count. A disabled or locked account is refused even with the
- * right password. An unknown name is audited without the name typed (it may be a mistyped password).
+ * the lock-out; a success resets the count. Each attempt is counted before the slow hash (see
+ * reserveAttempt), so parallel guesses cannot get past the limit, and a right password that arrives
+ * while or after the account locked is refused. A disabled or locked account is refused even with
+ * the right password, after a decoy hash so it answers no faster. An unknown name answers like a
+ * real one, lock included, and is audited without the name typed (it may be a mistyped password).
  */
 export async function checkPassword(db: Db, name: string, password: string, cfg: BoardConfig, purpose: 'login' | 'confirm', now: Date = new Date()): Promise<LoginResult> {
   const key = name.trim().toLowerCase();
-  const user = NAME.test(key) ? (db.prepare('SELECT password_hash, ' + COLUMNS + ' FROM users WHERE name = ?').get(key) as (User & { password_hash: string }) | undefined) : undefined;
   const failedAction = purpose === 'login' ? 'user.login-failed' : 'user.confirm-failed';
-  if (!user) {
-    await verifyPassword(password, await (decoy ??= hashPassword('decoy password, never valid')));
-    db.transaction(() => appendAudit(db, { actor: 'anonymous', action: failedAction, details: { reason: 'unknown' }, at: now }))();
-    return { ok: false, reason: 'unknown' };
+  const start = db.transaction((): Start => {
+    const user = NAME.test(key) ? (db.prepare(`SELECT password_hash, ${COLUMNS} FROM users WHERE name = ?`).get(key) as UserRow | undefined) : undefined;
+    if (!user) return { kind: 'unknown' };
+    const subject = `user:${user.name}`;
+    if (!lockedAt(user, now) && user.disabled_at) {
+      appendAudit(db, { actor: user.name, action: failedAction, subject, details: { reason: 'disabled' }, at: now });
+      return { kind: 'refused', result: { ok: false, reason: 'disabled' } };
+    }
+    const r = reserveAttempt(user, cfg, now);
+    setCount(db, user.name, r.next);
+    if (r.go) return { kind: 'check', user };
+    appendAudit(db, { actor: user.name, action: failedAction, subject, details: { reason: r.lockedNow ? 'too-many-attempts' : 'locked', lockedUntil: r.lockedUntil }, at: now });
+    if (r.lockedNow) appendAudit(db, { actor: user.name, action: 'user.locked', subject, details: { failures: r.next.failed_logins, lockedUntil: r.lockedUntil }, at: now });
+    return { kind: 'refused', result: { ok: false, reason: 'locked', lockedUntil: r.lockedUntil } };
+  })();
+  if (start.kind === 'unknown') return unknownName(db, key, password, cfg, failedAction, now);
+  if (start.kind === 'refused') {
+    await decoyCheck(password);
+    return start.result;
   }
+  const user = start.user;
   const subject = `user:${user.name}`;
-  const lockedNow = user.locked_until !== null && Date.parse(user.locked_until) > now.getTime();
-  if (lockedNow) {
-    db.transaction(() => appendAudit(db, { actor: user.name, action: failedAction, subject, details: { reason: 'locked', lockedUntil: user.locked_until }, at: now }))();
-    return { ok: false, reason: 'locked', lockedUntil: user.locked_until! };
-  }
   const matches = await verifyPassword(password, user.password_hash);
-  if (user.disabled_at) {
-    db.transaction(() => appendAudit(db, { actor: user.name, action: failedAction, subject, details: { reason: 'disabled' }, at: now }))();
-    return { ok: false, reason: 'disabled' };
-  }
   return db.transaction((): LoginResult => {
-    // Re-read inside the transaction: concurrent attempts for the same name each count.
-    const fresh = db.prepare('SELECT failed_logins, locked_until FROM users WHERE name = ?').get(user.name) as Pick<User, 'failed_logins' | 'locked_until'>;
-    if (matches) {
-      if (fresh.failed_logins !== 0 || fresh.locked_until !== null) db.prepare('UPDATE users SET failed_logins = 0, locked_until = NULL WHERE name = ?').run(user.name);
+    // Re-read: other attempts (or a disable) may have changed the account while we hashed.
+    const fresh = db.prepare('SELECT failed_logins, locked_until, disabled_at FROM users WHERE name = ?').get(user.name) as Pick<User, 'failed_logins' | 'locked_until' | 'disabled_at'>;
+    if (fresh.disabled_at) {
+      appendAudit(db, { actor: user.name, action: failedAction, subject, details: { reason: 'disabled' }, at: now });
+      return { ok: false, reason: 'disabled' };
+    }
+    if (matches && !lockedAt(fresh, now)) {
+      setCount(db, user.name, { failed_logins: 0, locked_until: null });
       appendAudit(db, { actor: user.name, action: purpose === 'login' ? 'user.login' : 'user.confirmed', subject, at: now });
       return { ok: true, user: { ...toUser(user), failed_logins: 0, locked_until: null } };
     }
-    // A lock that has run out starts a fresh count.
-    const expired = fresh.locked_until !== null && Date.parse(fresh.locked_until) <= now.getTime();
-    const failures = (expired ? 0 : fresh.failed_logins) + 1;
-    appendAudit(db, { actor: user.name, action: failedAction, subject, details: { reason: 'bad-password', failures }, at: now });
-    if (failures >= cfg.lockoutFailures) {
-      const until = new Date(now.getTime() + cfg.lockoutMinutes * 60_000).toISOString();
-      db.prepare('UPDATE users SET failed_logins = ?, locked_until = ? WHERE name = ?').run(failures, until, user.name);
-      appendAudit(db, { actor: user.name, action: 'user.locked', subject, details: { failures, lockedUntil: until }, at: now });
-      return { ok: false, reason: 'locked', lockedUntil: until };
+    if (matches) {
+      appendAudit(db, { actor: user.name, action: failedAction, subject, details: { reason: 'locked', lockedUntil: fresh.locked_until }, at: now });
+      return { ok: false, reason: 'locked', lockedUntil: fresh.locked_until! };
     }
-    db.prepare('UPDATE users SET failed_logins = ?, locked_until = NULL WHERE name = ?').run(failures, user.name);
-    return { ok: false, reason: 'bad-password' };
+    const s = settleFailure(fresh, cfg, now);
+    appendAudit(db, { actor: user.name, action: failedAction, subject, details: { reason: 'bad-password', failures: fresh.failed_logins }, at: now });
+    if (s.lockedNow) {
+      setCount(db, user.name, s.next);
+      appendAudit(db, { actor: user.name, action: 'user.locked', subject, details: { failures: s.next.failed_logins, lockedUntil: s.lockedUntil }, at: now });
+    }
+    return s.lockedUntil ? { ok: false, reason: 'locked', lockedUntil: s.lockedUntil } : { ok: false, reason: 'bad-password' };
   })();
+}
+
+function setCount(db: Db, name: string, c: AttemptCount): void {
+  db.prepare('UPDATE users SET failed_logins = ?, locked_until = ? WHERE name = ?').run(c.failed_logins, c.locked_until, name);
+}
+
+/** An unknown name goes through the same count and lock as an account, in memory. */
+async function unknownName(db: Db, key: string, password: string, cfg: BoardConfig, failedAction: string, now: Date): Promise<LoginResult> {
+  const counts = unknownCountsOf(db);
+  const r = reserveAttempt(counts.get(key, now), cfg, now);
+  counts.set(key, r.next, now);
+  await decoyCheck(password);
+  db.transaction(() => appendAudit(db, { actor: 'anonymous', action: failedAction, details: { reason: 'unknown' }, at: now }))();
+  if (!r.go) return { ok: false, reason: 'locked', lockedUntil: r.lockedUntil };
+  const s = settleFailure(counts.get(key, now), cfg, now);
+  counts.set(key, s.next, now);
+  return s.lockedUntil ? { ok: false, reason: 'locked', lockedUntil: s.lockedUntil } : { ok: false, reason: 'unknown' };
 }
 
 function toUser(u: User & { password_hash?: string }): User {

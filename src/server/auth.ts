@@ -120,6 +120,12 @@ function failureText(r: Exclude<LoginResult, { ok: true }>): { nl: string; en: s
   return { nl: WRONG_NL, en: WRONG_EN };
 }
 
+/** Whether a route's body schema has a `password` field: such a route is a way to guess one. */
+function takesPassword(body: unknown): boolean {
+  const properties = (body as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return typeof properties === 'object' && properties !== null && 'password' in properties;
+}
+
 const FORM = /^application\/x-www-form-urlencoded(?:$|;)/;
 
 /**
@@ -154,9 +160,17 @@ export async function registerAuth(app: FastifyInstance, deps: { db: Db; cfg: Ag
   await app.register(fastifyRateLimit, {
     global: false,
     errorResponseBuilder: (_req, ctx) =>
-      Object.assign(new Error(`Te veel inlogpogingen; probeer het over ${ctx.after} opnieuw. / Too many login attempts; try again in ${ctx.after}.`), { statusCode: ctx.statusCode }),
+      Object.assign(new Error(`Te veel pogingen met een wachtwoord; probeer het over ${ctx.after} opnieuw. / Too many password attempts; try again in ${ctx.after}.`), { statusCode: ctx.statusCode }),
   });
-  const rateLimit = { max: board.loginRateLimit, timeWindow: 60_000 };
+  // One count per client address for every route that takes a password: the two login routes and
+  // the approval (asked again). A per-route `config.rateLimit` would give each route its own store,
+  // so an address could guess loginRateLimit times per route.
+  const passwordAttempts = app.rateLimit({ max: board.loginRateLimit, timeWindow: 60_000 });
+  app.addHook('onRoute', (route) => {
+    if (!takesPassword(route.schema?.body)) return;
+    const hooks = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest];
+    route.onRequest = [...hooks, passwordAttempts] as typeof route.onRequest;
+  });
   const cookieOptions = { httpOnly: true, sameSite: 'strict' as const, path: '/', secure: board.secureCookie };
 
   if (!app.hasRequestDecorator('session')) app.decorateRequest('session', undefined);
@@ -190,7 +204,6 @@ export async function registerAuth(app: FastifyInstance, deps: { db: Db; cfg: Ag
   app.post<{ Body: { name?: string; password?: string; next?: string } }>(
     '/login',
     {
-      config: { rateLimit },
       schema: {
         body: {
           type: 'object',
@@ -248,7 +261,6 @@ export async function registerAuth(app: FastifyInstance, deps: { db: Db; cfg: Ag
   app.post<{ Body: { name: string; password: string } }>(
     '/api/session',
     {
-      config: { rateLimit },
       schema: {
         description: 'Log in: sets the session cookie (kikv_session) and returns the CSRF token. Rate-limited per client address.',
         tags: ['session'],
