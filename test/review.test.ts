@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getAnswer, listAnswers } from '../src/answers/answers.js';
+import { getAnswer, listAnswers, recordAnswer } from '../src/answers/answers.js';
+import type { IndicatorDef } from '../src/indicators/pack.js';
 import { approve, currentAnswers, deliveryStateOf, indelingContent, indelingReview, prepare, reject, roundContentHash, roundIndelingen, roundSummary, type Actor } from '../src/answers/review.js';
 import { getRound, RoundError } from '../src/answers/rounds.js';
 import { listAudit } from '../src/audit/log.js';
@@ -115,9 +116,21 @@ describe('review without four-eyes', () => {
   it('the last approval approves every answer, and the next delivery round sends them to the consumer', async () => {
     const r = round();
     expect(roundSummary(f.cfg, f.db, r).indelingen.map((i) => i.state)).toEqual(['approved', 'approved', 'to-prepare']);
+    // A consumer's request for a query the pack does not ship: stored under the round's profile,
+    // version and year, but on no approval page, so the board's approval of the round never covers it.
+    const asked = recordAnswer(
+      f.db,
+      { indicator: { id: 'query:abc', number: '', name: 'credentialed query abc' } as IndicatorDef, parameters: {}, queryHash: 'f'.repeat(64), results: { head: { vars: ['aantal'] }, results: { bindings: [{ aantal: { type: 'literal', value: '3' } }] } } },
+      { profile: r.profile, version: r.version, year: r.year, snapshotHash: currentAnswers(f.db, r)[0]!.snapshot_hash, actor: 'test' },
+    ).answer;
+    expect(currentAnswers(f.db, r).map((a) => a.id)).not.toContain(asked.id);
     const waiting = currentAnswers(f.db, r).filter((a) => a.status === 'awaiting_approval');
     const { approvedAnswers } = approve(f.cfg, f.db, r, 'Organisatie', bob);
     expect(approvedAnswers.map((a) => a.id).sort()).toEqual(waiting.map((a) => a.id).sort());
+    expect(getAnswer(f.db, asked.id).status).toBe('awaiting_approval');
+    // Exactly the answers the board's approval steps list, nothing more.
+    const listed = new Set((f.db.prepare(`SELECT answers FROM review_steps WHERE action = 'approved'`).all() as Array<{ answers: string }>).flatMap((x) => (JSON.parse(x.answers) as Array<{ id: string }>).map((c) => c.id)));
+    expect(approvedAnswers.every((a) => listed.has(a.id))).toBe(true);
     expect(approvedAnswers.every((a) => a.status === 'approved' && a.decided_by === 'bob' && a.approved_hash === a.content_hash)).toBe(true);
     expect(deliveryStateOf(f.cfg, f.db, approvedAnswers[0]!.id)).toEqual({ state: 'queued' });
 

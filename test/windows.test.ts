@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approve, deliveryStateOf, roundSummary } from '../src/answers/review.js';
+import { getAnswer, resultOf, supersessionOf, type Answer } from '../src/answers/answers.js';
+import { correctValue } from '../src/answers/corrections.js';
+import { approve, currentAnswers, deliveryStateOf, roundIndelingen, roundSummary } from '../src/answers/review.js';
 import { getRound } from '../src/answers/rounds.js';
 import { listAudit } from '../src/audit/log.js';
 import type { AgentConfig } from '../src/config/schema.js';
 import { verifyPresentation } from '../src/exchange/credentials/index.js';
 import { runDeliveryRound } from '../src/exchange/delivery-round.js';
 import { jwksOf, loadOrCreateSigningKey } from '../src/exchange/keys.js';
-import { listOutbox, listQueuedMessages } from '../src/exchange/outbox.js';
+import { listOutbox, listQueuedMessages, queueApprovedAnswers } from '../src/exchange/outbox.js';
 import { createRequest } from '../src/exchange/requests.js';
 import { createTrust } from '../src/exchange/trust/index.js';
+import type { Trust } from '../src/exchange/types.js';
 import { dueReminders, remindRounds, startReminderJob } from '../src/scheduler/reminders.js';
 import { agentMetrics } from '../src/server/metrics.js';
 import { startKikStarterSim, type KikStarterSim } from '../src/sim/kik-starter.js';
@@ -121,5 +124,97 @@ describe('delivery windows and reminders', () => {
     expect(JSON.parse(audit[0]!.details)).toMatchObject({ round: r.id, closes: r.closes });
     // Nothing more happens on later rounds.
     expect((await deliverTo(sim.endpoint, afterDeadline)).closed).toEqual([]);
+  });
+});
+
+describe('superseded answers in the delivery round', () => {
+  const bob = { name: 'bob', role: 'board' as const };
+  const alice = { name: 'alice', role: 'quality' as const };
+  let f: BoardFixture;
+  let sim: KikStarterSim;
+  const sent: Array<{ id: string; body: { supersedes?: string } }> = [];
+  let cfgFor: (endpoint: string) => AgentConfig;
+  let deliverTo: (endpoint: string, windowsAt: Date) => ReturnType<typeof runDeliveryRound>;
+  beforeAll(async () => {
+    f = await boardFixture({ windows: [windowFor(2023, 'upcoming')] });
+    const key = await loadOrCreateSigningKey(f.cfg.trust.mode === 'standalone' ? f.cfg.trust.keysDir : '');
+    sim = await startKikStarterSim({ did: f.cfg.delivery.kikStarter.did, agentDid: f.cfg.agent.did, agentJwks: jwksOf(key), beforeHandle: async (m) => void sent.push(m as (typeof sent)[number]) });
+    cfgFor = (endpoint) => ({ ...f.cfg, delivery: { ...f.cfg.delivery, kikStarter: { ...f.cfg.delivery.kikStarter, endpoint } } });
+    deliverTo = (endpoint, windowsAt) => {
+      const cfg = cfgFor(endpoint);
+      return runDeliveryRound({ db: f.db, trust: createTrust(cfg, { verifyPresentation }), cfg, settings: settingsOf(cfg) }, { actor: 'test', windowsAt });
+    };
+  }, 60_000);
+  afterAll(async () => {
+    await sim?.close();
+    f?.db.close();
+  });
+  const settingsOf = (cfg: AgentConfig) => ({ from: cfg.agent.did, kikStarter: cfg.delivery.kikStarter, retry: cfg.delivery.retry, timeoutMs: 5000 });
+  const round = () => getRound(f.cfg, f.db, `${PROFILE}/2023`);
+  const inWindow = () => new Date(Date.parse(round().opens) + 3600_000);
+  const DOWN = 'http://127.0.0.1:9/didcomm';
+  /** Current percentage answers (computed) with a teller and noemer for the first location. */
+  const ratioAnswers = () => {
+    const loc = roundIndelingen(f.db, round())[0]!;
+    const row = (a: Answer) => resultOf(a).results.bindings.find((b) => b.indeling?.value === loc);
+    return { loc, answers: currentAnswers(f.db, round()).filter((a) => a.engine !== 'manual' && (JSON.parse(a.metadata!) as { item: { unit: string } }).item.unit === 'percentage' && row(a)?.teller && row(a)?.noemer && row(a)?.waarde) };
+  };
+
+  it('an answer corrected and re-approved while the round waits for its window is skipped; one that cannot be signed does not stop the others', async () => {
+    const first = approve(f.cfg, f.db, round(), 'all', bob).approvedAnswers;
+    const { loc, answers } = ratioAnswers();
+    const old = answers[0]!;
+    const fixed = correctValue(f.cfg, f.db, round(), old.indicator_id, loc, { teller: '1', noemer: '8', justification: 'one fall was counted twice in the export' }, alice);
+    expect(approve(f.cfg, f.db, round(), 'all', bob).approvedAnswers.map((a) => a.id)).toEqual([fixed.id]);
+    // Approved, superseded, never queued: the kind of answer that used to stop every later delivery round.
+    expect(getAnswer(f.db, old.id).status).toBe('approved');
+    expect(supersessionOf(f.db, old.id)).toMatchObject({ superseded_by: fixed.id, kind: 'redelivered' });
+
+    // One answer whose signing fails: audited and reported, the others are queued all the same.
+    const cfg = cfgFor(DOWN);
+    const trust = createTrust(cfg, { verifyPresentation });
+    let calls = 0;
+    const flaky: Pick<Trust, 'signJws'> = { signJws: (...args) => (calls++ === 0 ? Promise.reject(new Error('the signing service did not answer')) : trust.signJws(...args)) };
+    const failures: Array<{ id: string; error: string }> = [];
+    const queued = await queueApprovedAnswers(f.db, flaky, settingsOf(cfg), 'test', { onFailure: (a, e) => failures.push({ id: a.id, error: e.message }) });
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.error).toBe('the signing service did not answer');
+    expect(queued).toHaveLength(first.length - 1);
+    expect(queued.map((m) => m.answer_id)).toContain(fixed.id);
+    expect(queued.map((m) => m.answer_id)).not.toContain(old.id);
+    expect(JSON.parse(listAudit(f.db).find((e) => e.action === 'delivery.queue-failed')!.details)).toMatchObject({ error: 'the signing service did not answer' });
+
+    // The window opens (the consumer is down): the round completes, the failed one is queued now.
+    const out = await deliverTo(DOWN, inWindow());
+    expect(out.failed).toEqual([]);
+    expect(out.answers.map((m) => m.answer_id)).toEqual([failures[0]!.id]);
+    expect(listOutbox(f.db).map((m) => m.answer_id)).not.toContain(old.id);
+    expect(out.outcomes.every((o) => o.status === 'pending')).toBe(true);
+  });
+
+  it('a message still queued for an answer that is then superseded is withdrawn, never sent after its replacement', async () => {
+    const { loc, answers } = ratioAnswers();
+    const y = answers.find((a) => a.status === 'approved' && listOutbox(f.db).some((m) => m.answer_id === a.id && m.status === 'pending'))!;
+    const yMessage = listOutbox(f.db).find((m) => m.answer_id === y.id)!;
+    const fixedY = correctValue(f.cfg, f.db, round(), y.indicator_id, loc, { teller: '2', noemer: '8', justification: 'two falls were recorded on paper only' }, alice);
+    approve(f.cfg, f.db, round(), 'all', bob);
+    const withdrawnError = `not sent: answer ${y.id} was superseded by ${fixedY.id}`;
+    expect(listOutbox(f.db).find((m) => m.id === yMessage.id)).toMatchObject({ status: 'failed', last_error: withdrawnError });
+    expect(JSON.parse(listAudit(f.db).find((e) => e.action === 'delivery.withdrawn' && e.subject === y.id)!.details)).toMatchObject({ messageId: yMessage.id, supersededBy: fixedY.id });
+    // A supersession recorded without withdrawing its messages (an older agent): the sender itself refuses them.
+    const z = listOutbox(f.db).find((m) => m.status === 'pending' && m.answer_id !== fixedY.id)!;
+    f.db.prepare('INSERT INTO answer_supersessions (answer_id, superseded_by, kind, reason, actor, at) VALUES (?, ?, ?, ?, ?, ?)').run(z.answer_id, fixedY.id, 'redelivered', 'test', 'test', new Date().toISOString());
+
+    const out = await deliverTo(sim.endpoint, inWindow());
+    const ids = sent.map((m) => m.id);
+    expect(ids).not.toContain(yMessage.id);
+    expect(ids).not.toContain(z.id);
+    expect(listOutbox(f.db).find((m) => m.id === z.id)).toMatchObject({ status: 'failed', last_error: `not sent: answer ${z.answer_id} was superseded by ${fixedY.id}` });
+    const replacement = listOutbox(f.db).find((m) => m.answer_id === fixedY.id)!;
+    expect(out.outcomes).toContainEqual(expect.objectContaining({ id: replacement.id, status: 'delivered' }));
+    expect(sent.find((m) => m.id === replacement.id)!.body.supersedes).toBe(yMessage.id);
+    expect(getAnswer(f.db, y.id).status).toBe('approved');
+    expect(getAnswer(f.db, fixedY.id).status).toBe('delivered');
+    expect(deliveryStateOf(f.cfg, f.db, y.id)).toMatchObject({ state: 'superseded', lastError: withdrawnError });
   });
 });

@@ -185,4 +185,28 @@ export function supersededBy(db: Db, answerId: string): Supersession[] {
 export function supersedeAnswer(db: Db, older: Pick<Answer, 'id' | 'thread_id' | 'indicator_id'>, newer: string, kind: SupersessionKind, reason: string, actor: string, at = new Date()): void {
   db.prepare('INSERT INTO answer_supersessions (answer_id, superseded_by, kind, reason, actor, at) VALUES (?, ?, ?, ?, ?, ?)').run(older.id, newer, kind, reason, actor, at.toISOString());
   appendAudit(db, { actor, action: 'answer.superseded', subject: older.id, threadId: older.thread_id, details: { indicator: older.indicator_id, supersededBy: newer, kind, reason }, at });
+  withdrawPendingMessagesOf(db, older.id, newer, actor, at);
+}
+
+/**
+ * Marks failed every message still pending that carries a superseded answer (its own outbox message,
+ * or a request's response that carries it), so the old content is never sent after, or instead of,
+ * the answer that replaced it. Audited per message; returns the ids withdrawn. Call inside a transaction.
+ */
+export function withdrawPendingMessagesOf(db: Db, answerId: string, supersededBy: string, actor: string, at = new Date()): string[] {
+  const error = `not sent: answer ${answerId} was superseded by ${supersededBy}`;
+  const pending = [
+    ...(db.prepare(`SELECT id, answer_id AS subject FROM outbox WHERE answer_id = ? AND status = 'pending'`).all(answerId) as Array<{ id: string; subject: string }>).map((m) => ({ ...m, table: 'outbox' as const })),
+    ...(db
+      .prepare(`SELECT id, about_id AS subject FROM message_outbox m WHERE kind = 'response' AND status = 'pending' AND EXISTS (SELECT 1 FROM json_each(m.answer_ids) j WHERE j.value = ?)`)
+      .all(answerId) as Array<{ id: string; subject: string }>).map((m) => ({ ...m, table: 'message_outbox' as const })),
+  ];
+  const withdrawn: string[] = [];
+  for (const m of pending) {
+    const info = db.prepare(`UPDATE ${m.table} SET status = 'failed', last_error = ? WHERE id = ? AND status = 'pending'`).run(error, m.id);
+    if (info.changes === 0) continue;
+    appendAudit(db, { actor, action: 'delivery.withdrawn', subject: m.subject, details: { messageId: m.id, answer: answerId, supersededBy, reason: error }, at });
+    withdrawn.push(m.id);
+  }
+  return withdrawn;
 }

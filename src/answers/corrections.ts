@@ -6,6 +6,7 @@ import type { AgentConfig } from '../config/schema.js';
 import { canonicalJson } from '../db/json.js';
 import type { Db } from '../db/open.js';
 import type { SparqlJsonResults, SparqlJsonTerm } from '../engines/types.js';
+import { canonicalDecimal, ratio } from '../indicators/item-rows.js';
 import { loadPack, type IndicatorDef } from '../indicators/pack.js';
 import { manualOutcome } from '../indicators/run-profile.js';
 import { latestSnapshotHash } from '../pipeline/import.js';
@@ -48,6 +49,31 @@ function exactDecimal(field: 'teller' | 'noemer', raw: string): string {
   return v;
 }
 
+/**
+ * The value a corrected row sends. A row with a teller is a ratio (factor 100 for a percentage, the
+ * item's decimals, noemer 1 when it has none): its value is computed from teller and noemer exactly
+ * as `kikv run` does (item-rows.ts `ratio`), and a value given with them must equal it, so the row
+ * sent never says one thing while its teller and noemer say another. A value alone is accepted only
+ * for a row without teller and noemer.
+ */
+function correctedValue(item: IndicatorDef, r: { teller: string | null; noemer: string | null; typed: string | undefined; tellerGiven: boolean }): string {
+  if (r.teller === null && r.noemer === null) {
+    if (r.typed === undefined) throw new RoundError('value: give the corrected value', 400);
+    return r.typed;
+  }
+  if (!r.tellerGiven) {
+    throw new RoundError(`teller: this row has a teller${r.noemer !== null ? ' and noemer' : ''}, from which its value is computed; give the corrected teller${r.noemer !== null ? ' and noemer' : ''} instead of (or with) the value`, 400);
+  }
+  if (r.teller === null) throw new RoundError('teller: give the teller too; the value is computed from teller and noemer', 400);
+  if (r.noemer !== null && /^0+(\.0+)?$/.test(r.noemer)) throw new RoundError('noemer: a noemer of 0 gives no value; leave the row not computable or give the real noemer', 400);
+  const computed = ratio(r.teller, r.noemer ?? '1', item.unit === 'percentage' ? 100 : 1, item.decimals ?? 2);
+  if (item.unit === 'percentage' && Number(computed) > 100) throw new RoundError(`teller: ${r.teller} of ${r.noemer} gives ${computed}%, more than 100; check teller and noemer`, 400);
+  if (r.typed !== undefined && canonicalDecimal(r.typed) !== canonicalDecimal(computed)) {
+    throw new RoundError(`value: ${r.typed} does not match teller ${r.teller} and noemer ${r.noemer ?? '1'}, which give ${computed}; leave the value empty or give ${computed}`, 400);
+  }
+  return computed;
+}
+
 function metadataOf(a: Answer): Record<string, unknown> {
   return a.metadata ? (JSON.parse(a.metadata) as Record<string, unknown>) : {};
 }
@@ -63,7 +89,7 @@ export function correctValue(
   round: Round,
   itemId: string,
   indeling: string,
-  input: { value: string; teller?: string; noemer?: string; justification: string },
+  input: { value?: string; teller?: string; noemer?: string; justification: string },
   actor: Actor,
   now = new Date(),
 ): Answer {
@@ -74,15 +100,20 @@ export function correctValue(
   if (justification.length < MIN_JUSTIFICATION) {
     throw new RoundError(`justification: write why the value is corrected, at least ${MIN_JUSTIFICATION} characters (got ${justification.length})`, 400);
   }
-  let value: string;
-  try {
-    value = validateManualValue(item, input.value ?? '');
-  } catch (e) {
-    if (e instanceof ManualValueError) throw new RoundError(`value: ${e.message}`, 400);
-    throw e;
+  const given = (input.value ?? '').trim();
+  let typed: string | undefined;
+  if (given !== '') {
+    try {
+      typed = validateManualValue(item, given);
+    } catch (e) {
+      if (e instanceof ManualValueError) throw new RoundError(`value: ${e.message}`, 400);
+      throw e;
+    }
+    if (typed.startsWith('-')) throw new RoundError(`value: ${given} is negative; a corrected value is at least 0`, 400);
   }
   const teller = input.teller !== undefined && input.teller.trim() !== '' ? exactDecimal('teller', input.teller) : undefined;
   const noemer = input.noemer !== undefined && input.noemer.trim() !== '' ? exactDecimal('noemer', input.noemer) : undefined;
+  if (noemer !== undefined && /^0+(\.0+)?$/.test(noemer)) throw new RoundError('noemer: a noemer of 0 gives no value; leave the row not computable or give the real noemer', 400);
 
   return db.transaction(() => {
     assertNotLocked(round, now);
@@ -96,6 +127,7 @@ export function correctValue(
     const row: Record<string, SparqlJsonTerm> = { indeling: before.indeling! };
     const newTeller = teller ?? original.teller;
     const newNoemer = noemer ?? original.noemer;
+    const value = correctedValue(item, { teller: newTeller, noemer: newNoemer, typed, tellerGiven: teller !== undefined || noemer !== undefined });
     if (newTeller !== null) row.teller = { type: 'literal', value: newTeller, datatype: XSD_DECIMAL };
     if (newNoemer !== null) row.noemer = { type: 'literal', value: newNoemer, datatype: XSD_DECIMAL };
     row.waarde = /^-?\d+(\.\d+)?$/.test(value) ? { type: 'literal', value, datatype: XSD_DECIMAL } : { type: 'literal', value };

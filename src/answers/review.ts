@@ -34,9 +34,20 @@ export interface ReviewStep {
   answers: string;
 }
 
-/** Newest first by created_at then insertion: the current answer is the last one per item. */
+/**
+ * Answers to a consumer's request for a query the pack does not ship are stored under the round's
+ * profile, version and year with this indicator id prefix (src/exchange/requests.ts). They are no
+ * item of the round: on no approval page, in no content hash, never approved by the round.
+ */
+const REQUEST_ONLY = 'query:';
+
+/**
+ * Oldest first by created_at then insertion: the current answer is the last one per item. Within a
+ * pack version every indicator id is an item of that pack, except the request-only ones.
+ */
 const ROUND_ANSWERS = `SELECT a.* FROM answers a
   WHERE a.profile = ? AND a.profile_version = ? AND a.reporting_year = ? AND a.status != 'rejected'
+    AND substr(a.indicator_id, 1, ${REQUEST_ONLY.length}) != '${REQUEST_ONLY}'
     AND NOT EXISTS (SELECT 1 FROM answer_supersessions s WHERE s.answer_id = a.id)
   ORDER BY a.created_at, a.rowid`;
 
@@ -157,7 +168,8 @@ export function roundSummary(cfg: AgentConfig, db: Db, round: Round, now = new D
   const rows = db
     .prepare(
       `SELECT CASE WHEN EXISTS (SELECT 1 FROM answer_supersessions s WHERE s.answer_id = a.id) THEN 'superseded' ELSE a.status END AS s, COUNT(*) AS n
-       FROM answers a WHERE a.profile = ? AND a.profile_version = ? AND a.reporting_year = ? GROUP BY s`,
+       FROM answers a WHERE a.profile = ? AND a.profile_version = ? AND a.reporting_year = ?
+         AND substr(a.indicator_id, 1, ${REQUEST_ONLY.length}) != '${REQUEST_ONLY}' GROUP BY s`,
     )
     .all(round.profile, round.version, round.year) as Array<{ s: keyof RoundSummary['answers']; n: number }>;
   for (const r of rows) counts[r.s] = r.n;
@@ -256,18 +268,31 @@ export function approve(cfg: AgentConfig, db: Db, round: Round, indeling: string
       const s = reviewOf(answers, stepsOf(db, round, i), i).state;
       return s === 'approved' || s === 'delivered';
     });
-    const approvedAnswers = allApproved ? approveRoundAnswers(db, round, answers, actor.name, now) : [];
+    const approvedAnswers = allApproved ? approveRoundAnswers(db, round, answers, boardSawAnswers(db, round, answers), actor.name, now) : [];
     return { steps, approvedAnswers };
   }).immediate();
 }
 
 /**
- * Every current answer still awaiting approval is approved; older pending answers of the same items
+ * The answers the board approved on a page: those listed in each indeling's approval step that
+ * still counts (recorded for the content as it is now). Nothing else is approved by the round.
+ */
+function boardSawAnswers(db: Db, round: Round, answers: Answer[]): Set<string> {
+  const seen = new Set<string>();
+  for (const i of indelingenOf(answers)) {
+    const step = reviewOf(answers, stepsOf(db, round, i), i).valid.approved;
+    if (step) for (const c of JSON.parse(step.answers) as Array<{ id: string; contentHash: string }>) seen.add(c.id);
+  }
+  return seen;
+}
+
+/**
+ * Every current answer still awaiting approval that the board saw is approved; older pending answers of the same items
  * are superseded (recomputed), and older approved or delivered ones (a correction, a recomputation
  * before the deadline) are superseded as redelivered: the new message says which one it replaces.
  * Answers a consumer's request is waiting for are left alone (their response carries them).
  */
-function approveRoundAnswers(db: Db, round: Round, answers: Answer[], actor: string, now: Date): Answer[] {
+function approveRoundAnswers(db: Db, round: Round, answers: Answer[], seen: Set<string>, actor: string, now: Date): Answer[] {
   const older = db.prepare(
     `SELECT a.* FROM answers a WHERE a.profile = ? AND a.profile_version = ? AND a.reporting_year = ? AND a.indicator_id = ? AND a.id != ?
        AND a.status IN ('awaiting_approval', 'approved', 'delivered')
@@ -276,7 +301,7 @@ function approveRoundAnswers(db: Db, round: Round, answers: Answer[], actor: str
   );
   const approved: Answer[] = [];
   for (const a of answers) {
-    if (a.status !== 'awaiting_approval') continue;
+    if (a.status !== 'awaiting_approval' || !seen.has(a.id)) continue;
     for (const o of older.all(round.profile, round.version, round.year, a.indicator_id, a.id) as Answer[]) {
       if (o.created_at > a.created_at) continue;
       if (o.status === 'awaiting_approval') supersedeAnswer(db, o, a.id, 'recomputed', `a newer answer (${a.id}) was approved for round ${round.id}`, actor, now);

@@ -12,6 +12,8 @@ export interface DeliveryRound {
   answers: OutboxMessage[];
   /** Requests whose answers are now all approved: their one signed response, queued. */
   responses: QueuedMessageRow[];
+  /** Approved answers that could not be signed or queued (audited as delivery.queue-failed); the others went ahead. */
+  failed: Array<{ answerId: string; error: string }>;
   /** Requests whose response could not be built (e.g. an answer no longer matches its approval). */
   unsent: Array<{ requestId: string; error: string }>;
   /** Every message due now, tried once. */
@@ -137,7 +139,9 @@ export async function runDeliveryRound(
   };
   const closed = closeLockedMessages(db, judge, actor, opts.windowsAt ?? new Date());
   const linked = db.prepare('SELECT 1 FROM request_answers WHERE answer_id = ? LIMIT 1');
+  const failed: DeliveryRound['failed'] = [];
   const answers = await queueApprovedAnswers(db, trust, s, actor, {
+    onFailure: (a, e) => failed.push({ answerId: a.id, error: e.message }),
     skip: (a) => {
       if (linked.get(a.id) !== undefined) return true;
       const w = outsideWindow(a);
@@ -169,5 +173,5 @@ export async function runDeliveryRound(
     }
   }
   const outcomes = await deliverDue(db, s, opts.now ?? new Date(), actor, { trust, withoutTrust: withoutTrustFor(cfg) });
-  return { answers, responses, unsent, outcomes, held, closed };
+  return { answers, failed, responses, unsent, outcomes, held, closed };
 }

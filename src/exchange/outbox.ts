@@ -1,6 +1,6 @@
 import { decodeProtectedHeader } from 'jose';
 import { appendAudit } from '../audit/log.js';
-import { contentHashOf, resultOf, type Answer } from '../answers/answers.js';
+import { contentHashOf, resultOf, withdrawPendingMessagesOf, type Answer } from '../answers/answers.js';
 import type { Db } from '../db/open.js';
 import type { SigningKey } from './keys.js';
 import { DIDCOMM_PLAIN, PROBLEM_CODE, RESPONSE_TYPE, problemReport, responseMessage, signResultSetWith, type DidcommMessage } from './messages.js';
@@ -69,6 +69,8 @@ export interface QueueOptions {
   addressOf?: (answer: Answer) => AnswerAddress | undefined;
   /** True for an answer that is not sent on its own (a request's response, queued with queueResponse, carries it). */
   skip?: (answer: Answer) => boolean;
+  /** Told about each answer that could not be signed or queued (already audited); the others are queued regardless. */
+  onFailure?: (answer: Answer, error: Error) => void;
 }
 
 export interface DeliverOptions {
@@ -88,54 +90,74 @@ export interface DeliverOptions {
  * `signer` is the local key or a trust adapter (which signs with its current key or the Nuts node).
  */
 export async function queueApprovedAnswers(db: Db, signer: SigningKey | Pick<Trust, 'signJws'>, s: DeliverySettings, actor = 'agent', opts: QueueOptions = {}): Promise<OutboxMessage[]> {
-  const approved = db.prepare(`SELECT a.* FROM answers a LEFT JOIN outbox o ON o.answer_id = a.id WHERE a.status = 'approved' AND o.id IS NULL ORDER BY a.decided_at`).all() as Answer[];
+  // A superseded answer is never queued (the outbox_not_superseded trigger refuses it): its successor is.
+  const approved = db
+    .prepare(
+      `SELECT a.* FROM answers a LEFT JOIN outbox o ON o.answer_id = a.id WHERE a.status = 'approved' AND o.id IS NULL
+         AND NOT EXISTS (SELECT 1 FROM answer_supersessions s WHERE s.answer_id = a.id)
+       ORDER BY a.decided_at`,
+    )
+    .all() as Answer[];
   const queued: OutboxMessage[] = [];
   for (const a of approved) {
     if (opts.skip?.(a)) continue;
-    if (contentHashOf(a) !== a.approved_hash) {
-      // Recorded once; the answer stays unsent until someone investigates.
-      if (!db.prepare(`SELECT 1 FROM audit WHERE subject = ? AND action = 'delivery.refused'`).get(a.id)) {
-        appendAudit(db, { actor, action: 'delivery.refused', subject: a.id, threadId: a.thread_id, details: { reason: 'content does not match the hash the board approved' } });
-      }
-      continue;
+    // One answer that cannot be signed or queued must not keep every other answer from going out.
+    try {
+      const row = await queueOne(db, signer, s, actor, opts, a);
+      if (row) queued.push(row);
+    } catch (e) {
+      const error = e instanceof Error ? e : new Error(String(e));
+      appendAudit(db, { actor, action: 'delivery.queue-failed', subject: a.id, threadId: a.thread_id, details: { indicator: a.indicator_id, error: error.message } });
+      opts.onFailure?.(a, error);
     }
-    const address = opts.addressOf?.(a);
-    const recipient = address?.recipient ?? s.kikStarter.did;
-    const requestId = address?.requestId ?? a.thread_id;
-    const resultId = `${requestId}#${address?.queryId ?? a.indicator_id}`;
-    const jws = await signResultSetWith(signer, { resultset: [{ id: resultId, result: resultOf(a) }] });
-    const supersedes = replacedMessageOf(db, a.id, recipient);
-    const msg = responseMessage({ requestId, from: s.from, to: recipient, jws, ...(supersedes ? { supersedes } : {}) });
-    const now = new Date().toISOString();
-    const row: OutboxMessage = {
-      id: msg.id,
-      answer_id: a.id,
-      recipient,
-      // A consumer other than the KIK-starter has no configured endpoint: the trust adapter finds it.
-      endpoint: recipient === s.kikStarter.did ? s.kikStarter.endpoint : '',
-      message: JSON.stringify(msg),
-      status: 'pending',
-      attempts: 0,
-      next_attempt_at: now,
-      last_error: null,
-      created_at: now,
-      delivered_at: null,
-    };
-    const inserted = db.transaction(() => {
-      const info = db
-        .prepare(
-          `INSERT OR IGNORE INTO outbox (id, answer_id, recipient, endpoint, message, status, attempts, next_attempt_at, last_error, created_at)
-           VALUES (@id, @answer_id, @recipient, @endpoint, @message, @status, @attempts, @next_attempt_at, @last_error, @created_at)`,
-        )
-        .run(row);
-      if (info.changes === 0) return false; // another process queued it first
-      const kid = decodeProtectedHeader(jws).kid ?? null;
-      appendAudit(db, { actor, action: 'answer.signed', subject: a.id, threadId: requestId, details: { messageId: msg.id, kid, recipient, resultId, approvedHash: a.approved_hash, ...(supersedes ? { supersedes } : {}), message: msg } });
-      return true;
-    }).immediate();
-    if (inserted) queued.push(row);
   }
   return queued;
+}
+
+/** Signs and queues one approved answer; undefined when it is refused (hash mismatch) or another process queued it first. */
+async function queueOne(db: Db, signer: SigningKey | Pick<Trust, 'signJws'>, s: DeliverySettings, actor: string, opts: QueueOptions, a: Answer): Promise<OutboxMessage | undefined> {
+  if (contentHashOf(a) !== a.approved_hash) {
+    // Recorded once; the answer stays unsent until someone investigates.
+    if (!db.prepare(`SELECT 1 FROM audit WHERE subject = ? AND action = 'delivery.refused'`).get(a.id)) {
+      appendAudit(db, { actor, action: 'delivery.refused', subject: a.id, threadId: a.thread_id, details: { reason: 'content does not match the hash the board approved' } });
+    }
+    return undefined;
+  }
+  const address = opts.addressOf?.(a);
+  const recipient = address?.recipient ?? s.kikStarter.did;
+  const requestId = address?.requestId ?? a.thread_id;
+  const resultId = `${requestId}#${address?.queryId ?? a.indicator_id}`;
+  const jws = await signResultSetWith(signer, { resultset: [{ id: resultId, result: resultOf(a) }] });
+  const supersedes = replacedMessageOf(db, a.id, recipient);
+  const msg = responseMessage({ requestId, from: s.from, to: recipient, jws, ...(supersedes ? { supersedes } : {}) });
+  const now = new Date().toISOString();
+  const row: OutboxMessage = {
+    id: msg.id,
+    answer_id: a.id,
+    recipient,
+    // A consumer other than the KIK-starter has no configured endpoint: the trust adapter finds it.
+    endpoint: recipient === s.kikStarter.did ? s.kikStarter.endpoint : '',
+    message: JSON.stringify(msg),
+    status: 'pending',
+    attempts: 0,
+    next_attempt_at: now,
+    last_error: null,
+    created_at: now,
+    delivered_at: null,
+  };
+  const inserted = db.transaction(() => {
+    const info = db
+      .prepare(
+        `INSERT OR IGNORE INTO outbox (id, answer_id, recipient, endpoint, message, status, attempts, next_attempt_at, last_error, created_at)
+         VALUES (@id, @answer_id, @recipient, @endpoint, @message, @status, @attempts, @next_attempt_at, @last_error, @created_at)`,
+      )
+      .run(row);
+    if (info.changes === 0) return false; // another process queued it first
+    const kid = decodeProtectedHeader(jws).kid ?? null;
+    appendAudit(db, { actor, action: 'answer.signed', subject: a.id, threadId: requestId, details: { messageId: msg.id, kid, recipient, resultId, approvedHash: a.approved_hash, ...(supersedes ? { supersedes } : {}), message: msg } });
+    return true;
+  }).immediate();
+  return inserted ? row : undefined;
 }
 
 /**
@@ -272,6 +294,7 @@ interface Queued {
  */
 export async function deliverDue(db: Db, s: DeliverySettings, now = new Date(), actor = 'agent', opts: DeliverOptions = {}): Promise<DeliveryOutcome[]> {
   const at = now.toISOString();
+  withdrawSupersededMessages(db, actor);
   const responses = (db.prepare(`SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?`).all(at) as OutboxMessage[]).map(
     (m): Queued => ({ kind: 'response', table: 'outbox', id: m.id, subject: m.answer_id, answerId: m.answer_id, answerIds: [m.answer_id], recipient: m.recipient, endpoint: m.endpoint, message: m.message, attempts: m.attempts, created_at: m.created_at }),
   );
@@ -282,6 +305,21 @@ export async function deliverDue(db: Db, s: DeliverySettings, now = new Date(), 
   const outcomes: DeliveryOutcome[] = [];
   for (const m of due) outcomes.push(await deliverOne(db, s, m, actor, opts.withoutTrust?.(m.recipient) ? undefined : opts.trust));
   return outcomes;
+}
+
+/**
+ * A second line of defence behind supersedeAnswer: a pending message that carries a superseded
+ * answer is marked failed instead of sent, so old content never arrives after its replacement.
+ */
+function withdrawSupersededMessages(db: Db, actor: string): void {
+  const superseded = db
+    .prepare(
+      `SELECT s.answer_id, s.superseded_by FROM answer_supersessions s
+       WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.answer_id = s.answer_id AND o.status = 'pending')
+          OR EXISTS (SELECT 1 FROM message_outbox m, json_each(m.answer_ids) j WHERE m.kind = 'response' AND m.status = 'pending' AND j.value = s.answer_id)`,
+    )
+    .all() as Array<{ answer_id: string; superseded_by: string }>;
+  for (const r of superseded) db.transaction(() => withdrawPendingMessagesOf(db, r.answer_id, r.superseded_by, actor)).immediate();
 }
 
 async function deliverOne(db: Db, s: DeliverySettings, m: Queued, actor: string, trust: DeliverOptions['trust']): Promise<DeliveryOutcome> {
