@@ -53,24 +53,38 @@ describe('board API', () => {
   it('refuses: viewer approving (403), a POST without CSRF token (403), a wrong password (403), a stale hash (409), a locked round (409)', async () => {
     const viewer = new Client(s.url);
     await viewer.loginApi(USERS.viewer);
-    const byViewer = await viewer.json('POST', `${ROUND}/indelingen/all/approve`, { password: 'x' });
+    const byViewer = await viewer.json('POST', `${ROUND}/indelingen/all/approve`, { password: 'x', expectedHash: '0'.repeat(64) });
     expect(byViewer.status).toBe(403);
     expect(((await byViewer.json()) as { error: string }).error).toMatch(/viewer may not approve/);
 
     const board = new Client(s.url);
     await board.loginApi(USERS.board);
-    const noCsrf = await board.json('POST', `${ROUND}/indelingen/all/approve`, { password: 'x' }, false);
+    const noCsrf = await board.json('POST', `${ROUND}/indelingen/all/approve`, { password: 'x', expectedHash: '0'.repeat(64) }, false);
     expect(noCsrf.status).toBe(403);
     expect(((await noCsrf.json()) as { error: string }).error).toMatch(/CSRF/);
 
-    const wrong = await board.json('POST', `${ROUND}/indelingen/all/approve`, { password: 'not my password' });
+    const wrong = await board.json('POST', `${ROUND}/indelingen/all/approve`, { password: 'not my password', expectedHash: '0'.repeat(64) });
     expect(wrong.status).toBe(403);
     expect(((await wrong.json()) as { error: string }).error).toMatch(/password/);
 
     const stale = await board.json('POST', `${ROUND}/indelingen/all/approve`, { password: 'correct horse battery staple', expectedHash: '0'.repeat(64) });
     expect(stale.status).toBe(409);
 
-    const locked = await board.json('POST', `/api/rounds/${PROFILE}/2022/indelingen/all/approve`, { password: 'correct horse battery staple' });
+    // Without the hash of what was seen, nothing is approved: the schema requires it, on the page route too.
+    for (const body of [{ password: 'correct horse battery staple' }, { password: 'correct horse battery staple', expectedHash: '' }]) {
+      const missing = await board.json('POST', `${ROUND}/indelingen/all/approve`, body);
+      expect(missing.status).toBe(400);
+      expect(((await missing.json()) as { error: string }).error).toMatch(/expectedHash/);
+    }
+    const browser = new Client(s.url);
+    await browser.loginForm(USERS.board);
+    for (const form of [{ password: 'correct horse battery staple' }, { password: 'correct horse battery staple', expectedHash: '' }] as Array<Record<string, string>>) {
+      const posted = await browser.form(`/rondes/${PROFILE}/2023/alle/goedkeuren`, form);
+      expect(posted.status).toBe(400);
+      expect(await posted.text()).toContain('expectedHash: missing');
+    }
+
+    const locked = await board.json('POST', `/api/rounds/${PROFILE}/2022/indelingen/all/approve`, { password: 'correct horse battery staple', expectedHash: '0'.repeat(64) });
     expect(locked.status).toBe(409);
     expect(((await locked.json()) as { error: string }).error).toMatch(/lock|clos|deadline/i);
 
@@ -122,7 +136,7 @@ describe('board API', () => {
     await quality.loginApi(USERS.quality);
     const round = (await (await quality.fetch(ROUND)).json()) as RoundJson;
     const loc = round.summary.indelingen[0]!.indeling;
-    const overview = (await (await quality.fetch(`${ROUND}/indelingen/${loc}`)).json()) as { items: Array<{ item: { id: string; manual: boolean; unit: string }; value: string | null }> };
+    const overview = (await (await quality.fetch(`${ROUND}/indelingen/${loc}`)).json()) as { items: Array<{ item: { id: string; manual: boolean; unit: string }; value: string | null; teller: string | null; noemer: string | null }> };
     const yesNo = overview.items.find((i) => i.item.manual && i.item.unit === 'yes/no')!;
     const bad = await quality.json('POST', `${ROUND}/indelingen/${loc}/items/${yesNo.item.id}/manual`, { value: 'misschien' });
     expect(bad.status).toBe(400);
@@ -130,20 +144,24 @@ describe('board API', () => {
     const ok = await quality.json('POST', `${ROUND}/indelingen/${loc}/items/${yesNo.item.id}/manual`, { value: 'ja' });
     expect(ok.status).toBe(200);
 
-    const computed = overview.items.find((i) => !i.item.manual && i.item.unit === 'number' && i.value !== null)!;
-    const short = await quality.json('POST', `${ROUND}/indelingen/${loc}/items/${computed.item.id}/correction`, { value: '7', justification: 'te kort' });
+    const computed = overview.items.find((i) => !i.item.manual && i.item.unit === 'number' && i.value !== null && i.teller !== null && i.noemer === null)!;
+    const short = await quality.json('POST', `${ROUND}/indelingen/${loc}/items/${computed.item.id}/correction`, { teller: '7', justification: 'te kort' });
     expect(short.status).toBe(400);
-    const corrected = await quality.json('POST', `${ROUND}/indelingen/${loc}/items/${computed.item.id}/correction`, { value: '7', justification: 'Telling handmatig nagelopen in het rooster' });
+    // The row has a teller: a value alone would disagree with it, so the teller is what is corrected.
+    const valueOnly = await quality.json('POST', `${ROUND}/indelingen/${loc}/items/${computed.item.id}/correction`, { value: '7', justification: 'Telling handmatig nagelopen in het rooster' });
+    expect(valueOnly.status).toBe(400);
+    expect(((await valueOnly.json()) as { error: string }).error).toMatch(/^teller: /);
+    const corrected = await quality.json('POST', `${ROUND}/indelingen/${loc}/items/${computed.item.id}/correction`, { teller: '7', justification: 'Telling handmatig nagelopen in het rooster' });
     expect(corrected.status).toBe(200);
 
     const board = new Client(s.url);
     await board.loginApi(USERS.board);
     const after = (await (await board.fetch(`${ROUND}/indelingen/${loc}`)).json()) as { items: Array<{ item: { id: string }; value: string | null; override?: { original: { value: string | null } } }> };
     const item = after.items.find((i) => i.item.id === computed.item.id)!;
-    expect(item.value).toBe('7');
+    expect(item.value).toMatch(/^7(\.0+)?$/);
     expect(item.override?.original.value).toBe(computed.value);
     // The board may not correct (quality only).
-    expect((await board.json('POST', `${ROUND}/indelingen/${loc}/items/${computed.item.id}/correction`, { value: '8', justification: 'Ik wil dit anders zien' })).status).toBe(403);
+    expect((await board.json('POST', `${ROUND}/indelingen/${loc}/items/${computed.item.id}/correction`, { teller: '8', justification: 'Ik wil dit anders zien' })).status).toBe(403);
   });
 
   it('the audit log is readable by board and operator, not by quality', async () => {

@@ -116,12 +116,14 @@ describe('the board in a browser', () => {
     expect(await page.getByTestId(`value-${yesNo.id}`).textContent()).toContain('ja');
     expect(await page.getByTestId(`item-${yesNo.id}`).textContent()).toContain('ingevoerd door kwaliteit');
 
-    // A computed percentage with a value: open "Corrigeren", give the new value and the reason.
+    // A computed percentage with a value: open "Corrigeren", give the new teller and noemer (the value
+    // is computed from them, so the three never disagree) and the reason.
     const computed = pack.manifest.indicators.find((i) => !i.manual && i.unit === 'percentage' && i.level.includes('location'))!;
     const before = (await page.getByTestId(`value-${computed.id}`).textContent())!.trim();
     const row = page.getByTestId(`item-${computed.id}`);
     await row.getByText('Corrigeren').click();
-    await page.locator(`[id="correction-value-${computed.id}"]`).fill('12.5');
+    await page.locator(`[id="correction-teller-${computed.id}"]`).fill('1');
+    await page.locator(`[id="correction-noemer-${computed.id}"]`).fill('8');
     await page.locator(`[id="correction-justification-${computed.id}"]`).fill('Twee cliënten zijn dubbel geteld in het ECD; nageteld op de afdeling.');
     await page.locator(`[id="correction-save-${computed.id}"]`).click();
     await expect.poll(() => page.getByRole('status').first().textContent()).toContain('correctie');

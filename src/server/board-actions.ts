@@ -52,13 +52,15 @@ export interface ApprovalOutcome {
  * Approves after checking the user's password once more ('confirm': counted like a login, so it can
  * lock the account), then — when the approval completed the round — runs a delivery round at once.
  */
-export async function approveWithPassword(deps: BoardDeps, round: Round, indeling: string, actor: Actor, password: string, expectedHash?: string): Promise<ApprovalOutcome> {
+export async function approveWithPassword(deps: BoardDeps, round: Round, indeling: string, actor: Actor, password: string, expectedHash: string): Promise<ApprovalOutcome> {
   const { db, cfg } = deps;
+  // Without the hash of what the approver saw, a change made meanwhile would be approved unseen.
+  if (!expectedHash?.trim()) throw new RoundError('expectedHash: missing; the approval must name the content hash shown on the approval page (reload the page and approve again)', 400);
   const check = await checkPassword(db, actor.name, password, cfg.board, 'confirm', deps.now());
   if (!check.ok) {
     throw new RoundError(check.reason === 'locked' ? `account locked after too many failed attempts${check.lockedUntil ? ` until ${check.lockedUntil}` : ''}` : 'password wrong: give your own password again to approve', 403);
   }
-  const result = approve(cfg, db, round, indeling, actor, { ...(expectedHash ? { expectedHash } : {}), now: deps.now() });
+  const result = approve(cfg, db, round, indeling, actor, { expectedHash: expectedHash.trim(), now: deps.now() });
   const outcome: ApprovalOutcome = { steps: result.steps, approvedAnswers: result.approvedAnswers };
   if (result.approvedAnswers.length > 0) {
     // The outbox stamps queued messages with the real clock, so the sending step uses it too (a test

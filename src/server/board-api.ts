@@ -216,7 +216,7 @@ export const boardApi =
       async (req) => ({ steps: prepare(cfg, db, roundOf(req), indelingFrom(req.params.indeling), actorOf(req), deps.now()) }),
     );
 
-    app.post<{ Params: IndelingP; Body: { password: string; expectedHash?: string } }>(
+    app.post<{ Params: IndelingP; Body: { password: string; expectedHash: string } }>(
       '/api/rounds/:profile/:year/indelingen/:indeling/approve',
       {
         preHandler: guard('approve'),
@@ -227,9 +227,12 @@ export const boardApi =
           headers: csrfHeader,
           body: {
             type: 'object',
-            required: ['password'],
+            required: ['password', 'expectedHash'],
             additionalProperties: false,
-            properties: { password: { type: 'string', minLength: 1, maxLength: 1024 }, expectedHash: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'The content hash the approver saw (from .../content, or the round contentHash for "all"); refused with 409 when it changed' } },
+            properties: {
+              password: { type: 'string', minLength: 1, maxLength: 1024 },
+              expectedHash: { type: 'string', minLength: 64, pattern: '^[0-9a-f]{64}$', description: 'Required: the content hash the approver saw (from .../content, or the round contentHash for "all"); refused with 409 when it changed' },
+            },
           },
           response: {
             200: {
@@ -282,7 +285,7 @@ export const boardApi =
       async (req) => enterManual(cfg, db, roundOf(req), req.params.item, req.params.indeling, req.body.value, actorOf(req), deps.now()),
     );
 
-    app.post<{ Params: ItemP; Body: { value: string; teller?: string; noemer?: string; justification: string } }>(
+    app.post<{ Params: ItemP; Body: { value?: string; teller?: string; noemer?: string; justification: string } }>(
       '/api/rounds/:profile/:year/indelingen/:indeling/items/:item/correction',
       {
         preHandler: guard('correct'),
@@ -293,9 +296,9 @@ export const boardApi =
           headers: csrfHeader,
           body: {
             type: 'object',
-            required: ['value', 'justification'],
+            required: ['justification'],
             additionalProperties: false,
-            properties: { value: { type: 'string', maxLength: 100 }, teller: { type: 'string', maxLength: 100 }, noemer: { type: 'string', maxLength: 100 }, justification: { type: 'string', maxLength: 4000, description: 'At least 10 characters' } },
+            properties: { value: { type: 'string', maxLength: 100, description: 'Only for a row without teller and noemer; otherwise computed from them (and, when given, must equal that)' }, teller: { type: 'string', maxLength: 100 }, noemer: { type: 'string', maxLength: 100 }, justification: { type: 'string', maxLength: 4000, description: 'At least 10 characters' } },
           },
           response: { 200: answerRef, ...errors },
         },

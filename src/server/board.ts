@@ -245,7 +245,7 @@ export const boardPages =
           reply,
           async () => {
             const round = roundFrom(deps, req.params.profile, req.params.year);
-            await approveWithPassword(deps, round, indelingFrom(req.params.indeling), actorOf(req), req.body.password ?? '', req.body.expectedHash || undefined);
+            await approveWithPassword(deps, round, indelingFrom(req.params.indeling), actorOf(req), req.body.password ?? '', req.body.expectedHash ?? '');
             return `${roundPath(round)}?melding=goedgekeurd`;
           },
           (flash) => renderApproval(req, req.params, flash),

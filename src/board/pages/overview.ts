@@ -65,9 +65,16 @@ function correctionForm(ctx: PageContext, action: string, i: OverviewItem): stri
   const id = escapeHtml(i.item.id);
   return `<details><summary>Corrigeren</summary>
 <form method="post" action="${action}/correctie" id="correction-form-${id}" data-testid="correction-form-${id}">${csrfField(ctx.csrfToken)}
-<div class="form-row"><label for="correction-value-${id}">Nieuwe waarde</label><input type="text" inputmode="decimal" id="correction-value-${id}" name="value" required></div>
-<div class="form-row"><label for="correction-teller-${id}">Teller (optioneel)</label><input type="text" inputmode="decimal" id="correction-teller-${id}" name="teller"></div>
-<div class="form-row"><label for="correction-noemer-${id}">Noemer (optioneel)</label><input type="text" inputmode="decimal" id="correction-noemer-${id}" name="noemer"></div>
+${
+  // A row with a teller sends the value computed from teller and noemer: those are what is corrected.
+  i.teller !== null || i.noemer !== null
+    ? `<div class="form-row"><label for="correction-teller-${id}">Teller</label><input type="text" inputmode="decimal" id="correction-teller-${id}" name="teller" required></div>
+<div class="form-row"><label for="correction-noemer-${id}">Noemer${i.noemer === null ? ' (optioneel)' : ''}</label><input type="text" inputmode="decimal" id="correction-noemer-${id}" name="noemer"${i.noemer === null ? '' : ' required'}></div>
+<div class="form-row"><label for="correction-value-${id}">Nieuwe waarde (optioneel: wordt berekend uit teller en noemer)</label><input type="text" inputmode="decimal" id="correction-value-${id}" name="value"></div>`
+    : `<div class="form-row"><label for="correction-value-${id}">Nieuwe waarde</label><input type="text" inputmode="decimal" id="correction-value-${id}" name="value"></div>
+<div class="form-row"><label for="correction-teller-${id}">Teller (optioneel; dan wordt de waarde berekend)</label><input type="text" inputmode="decimal" id="correction-teller-${id}" name="teller"></div>
+<div class="form-row"><label for="correction-noemer-${id}">Noemer (optioneel)</label><input type="text" inputmode="decimal" id="correction-noemer-${id}" name="noemer"></div>`
+}
 <div class="form-row"><label for="correction-justification-${id}">Toelichting</label><textarea id="correction-justification-${id}" name="justification" required minlength="10"></textarea></div>
 <button type="submit" id="correction-save-${id}">Correctie opslaan</button></form></details>`;
 }
