@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listAnswers } from '../src/answers/answers.js';
+import { approveAnswer, listAnswers } from '../src/answers/answers.js';
 import { listAudit } from '../src/audit/log.js';
 import { loadConfig } from '../src/config/load.js';
 import { openDb } from '../src/db/open.js';
@@ -63,12 +63,14 @@ describe('an interrupted delivery is completed exactly once after restart', () =
   }
 
   async function approveAndKillDuringPost(outcome: 'processed' | 'lost'): Promise<{ answerId: string; messageId: string }> {
+    // Approved in the database (a round item: `kikv answers approve` leaves those to the board's
+    // round approval), then the delivering process is killed while its POST is in flight.
     const db = openDb(loadConfig(cfgFile).storage.dataDir);
-    const answer = listAnswers(db, 'awaiting_approval')[0]!;
+    const answer = approveAnswer(db, listAnswers(db, 'awaiting_approval')[0]!.id, 'R. van Bestuur');
     db.close();
     stall = 'hold';
     const postArrived = new Promise<void>((r) => (arrived = r));
-    const { child, done } = spawnCli(['answers', 'approve', answer.id, '--as', 'R. van Bestuur', '--config', cfgFile]);
+    const { child, done } = spawnCli(['deliver', '--config', cfgFile]);
     await postArrived;
     child.kill('SIGKILL');
     const killed = await done;

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { compactVerify, createRemoteJWKSet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approveAnswer } from '../src/answers/answers.js';
+import { approve } from '../src/answers/review.js';
+import { getRound } from '../src/answers/rounds.js';
 import { listAudit } from '../src/audit/log.js';
 import { openAgent, type AgentContext } from '../src/cli/context.js';
 import { openDb } from '../src/db/open.js';
@@ -84,7 +85,7 @@ describe('exchange end to end, standalone trust', () => {
     await sim?.close();
   });
 
-  it('one presentation with several credentials: computed, held, approved via the CLI, pushed signed, and the same by pull', async () => {
+  it('one presentation with several credentials: computed, held, refused by answers approve (round items), approved by the board (round approval), pushed signed by kikv deliver, and the same by pull', async () => {
     const queries = QUERIES;
     expect(queries.length).toBeGreaterThanOrEqual(2);
     const sent = await requester.request({ queries, format: 'jwt', paramValues: queries[0]!.params, toForm: 'list' });
@@ -101,18 +102,23 @@ describe('exchange end to end, standalone trust', () => {
 
     const answerIds = linkedAnswerIds(ctx.cfg.storage.dataDir, requestId);
     expect(answerIds).toHaveLength(ITEMS.length);
-    // Every approval but the last (the first through the CLI, the others directly, to keep the test
-    // short): nothing is sent, the request still waits.
-    const first = await runCli(['answers', 'approve', answerIds[0]!, '--as', 'R. van Bestuur', '--config', cfgFile]);
-    expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toContain(`Request ${requestId} still waits for the approval of its other answers`);
-    for (const id of answerIds.slice(1, -1)) approveAnswer(ctx.db, id, 'R. van Bestuur');
+    // The answers are items of the 2023 round: `kikv answers approve` refuses them and names the
+    // board's page and API; the board approves the round, then `kikv deliver` (a child process on the
+    // same config and data dir) signs and pushes the response.
+    const refused = await runCli(['answers', 'approve', answerIds[0]!, '--as', 'R. van Bestuur', '--config', cfgFile]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`/rondes/zorginstituut-verpleeghuiszorg/${YEAR}`);
+    expect(refused.stderr).toContain(`POST /api/rounds/zorginstituut-verpleeghuiszorg/${YEAR}/indelingen/INDELING/approve`);
     expect(sim.received).toHaveLength(0);
     expect((await requester.pull(requestId)).status).toBe(202);
+    const round = getRound(ctx.cfg, ctx.db, `zorginstituut-verpleeghuiszorg/${YEAR}`);
+    expect(approve(ctx.cfg, ctx.db, round, 'all', { name: 'R. van Bestuur', role: 'board' }).approvedAnswers.map((a) => a.id).sort()).toEqual([...answerIds].sort());
+    expect(sim.received).toHaveLength(0);
 
-    const last = await runCli(['answers', 'approve', answerIds.at(-1)!, '--as', 'R. van Bestuur', '--config', cfgFile]);
+    const last = await runCli(['deliver', '--config', cfgFile]);
     expect(last.code, last.stderr).toBe(0);
-    expect(last.stdout).toMatch(new RegExp(`Signed and delivered in the response to request ${requestId}, to ${CONSUMER}`));
+    expect(last.stdout).toContain('1 request response(s) signed and queued');
+    expect(last.stdout).toMatch(/response\s+delivered/);
 
     // Pushed: one verified response (the simulator checked our JWS against our JWKS and the result ids against the thread).
     const pushed = await sim.waitFor(requestId, 5_000);
@@ -259,11 +265,14 @@ describe('exchange end to end, Nuts trust against the node double', () => {
     expect(waiting.body.status).toBe('awaiting_approval');
     const answerIds = linkedAnswerIds(ctx.cfg.storage.dataDir, msg.id as string);
     expect(answerIds).toHaveLength(ITEMS.length);
-    for (const id of answerIds.slice(0, -1)) approveAnswer(ctx.db, id, 'R. van Bestuur');
+    // Items of the 2023 round: the board approves the round, then `kikv deliver` signs (by the node) and pushes.
+    const round = getRound(ctx.cfg, ctx.db, `zorginstituut-verpleeghuiszorg/${YEAR}`);
+    expect(approve(ctx.cfg, ctx.db, round, 'all', { name: 'R. van Bestuur', role: 'board' }).approvedAnswers.map((a) => a.id).sort()).toEqual([...answerIds].sort());
     expect(sim.received).toHaveLength(0);
-    const last = await runCli(['answers', 'approve', answerIds.at(-1)!, '--as', 'R. van Bestuur', '--config', cfgFile]);
+    const last = await runCli(['deliver', '--config', cfgFile]);
     expect(last.code, last.stderr).toBe(0);
-    expect(last.stdout).toMatch(new RegExp(`Signed and delivered in the response to request ${msg.id}, to ${CONSUMER}`));
+    expect(last.stdout).toContain('1 request response(s) signed and queued');
+    expect(last.stdout).toMatch(/response\s+delivered/);
 
     const accepted = sim.accepted();
     expect(accepted).toHaveLength(1);

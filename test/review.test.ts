@@ -11,6 +11,7 @@ import { jwksOf, loadOrCreateSigningKey } from '../src/exchange/keys.js';
 import { createTrust } from '../src/exchange/trust/index.js';
 import { startKikStarterSim, type KikStarterSim } from '../src/sim/kik-starter.js';
 import { boardFixture, PROFILE, windowFor, type BoardFixture } from './board-fixture.js';
+import { runCli } from './helpers.js';
 
 const alice: Actor = { name: 'alice', role: 'quality' };
 const quinn: Actor = { name: 'quinn', role: 'quality' };
@@ -210,4 +211,24 @@ describe('a locked round', () => {
     expect(roundSummary(f.cfg, f.db, r)).toMatchObject({ phase: 'locked', reminder: false });
     expect(f.db.prepare('SELECT COUNT(*) AS n FROM review_steps').get()).toEqual({ n: 0 });
   });
+
+  it('`kikv answers approve` refuses a round item (naming the board page and API) and still approves a request-only answer', async () => {
+    const r = getRound(f.cfg, f.db, `${PROFILE}/2023`);
+    const item = currentAnswers(f.db, r)[0]!;
+    const refused = await runCli(['answers', 'approve', item.id, '--as', 'R. van Bestuur', '--no-deliver', '--config', f.file]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`is item ${item.indicator_id} of round ${r.id}`);
+    expect(refused.stderr).toContain(`/rondes/${PROFILE}/2023`);
+    expect(refused.stderr).toContain(`POST /api/rounds/${PROFILE}/2023/indelingen/INDELING/approve`);
+    expect(getAnswer(f.db, item.id).status).toBe('awaiting_approval');
+
+    const asked = recordAnswer(
+      f.db,
+      { indicator: { id: 'query:def', number: '', name: 'credentialed query def' } as IndicatorDef, parameters: {}, queryHash: 'e'.repeat(64), results: { head: { vars: ['aantal'] }, results: { bindings: [{ aantal: { type: 'literal', value: '4' } }] } } },
+      { profile: r.profile, version: r.version, year: r.year, snapshotHash: item.snapshot_hash, actor: 'test' },
+    ).answer;
+    const ok = await runCli(['answers', 'approve', asked.id, '--as', 'R. van Bestuur', '--no-deliver', '--config', f.file]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(getAnswer(f.db, asked.id)).toMatchObject({ status: 'approved', decided_by: 'R. van Bestuur' });
+  }, 30_000);
 });

@@ -1,11 +1,21 @@
 import type { Command } from 'commander';
-import { approveAnswer, getAnswer, listAnswers, rejectAnswer, resultOf, type AnswerStatus } from '../../answers/answers.js';
+import { AnswerStateError, approveAnswer, getAnswer, listAnswers, rejectAnswer, resultOf, type Answer, type AnswerStatus } from '../../answers/answers.js';
+import { roundOfAnswer, type Round } from '../../answers/rounds.js';
 import { listAudit } from '../../audit/log.js';
+import type { AgentConfig } from '../../config/schema.js';
 import { runDeliveryRound } from '../../exchange/delivery-round.js';
+import { loadPack } from '../../indicators/pack.js';
 import { UsageError, deliverySettings, withAgent } from '../context.js';
 import { answerRows, resultTable, table } from '../format.js';
 
 const STATUSES: AnswerStatus[] = ['awaiting_approval', 'approved', 'rejected', 'delivered'];
+
+/** The round whose board review covers this answer: a configured profile's round, for an item of its pack. */
+function reviewRoundOf(cfg: AgentConfig, a: Answer): Round | undefined {
+  const round = roundOfAnswer(cfg, a);
+  if (!round) return undefined;
+  return loadPack(cfg.indicators.packs, round.profile, round.version).manifest.indicators.some((i) => i.id === a.indicator_id) ? round : undefined;
+}
 
 export function registerAnswerCommands(program: Command): void {
   const answers = program.command('answers').description('review, approve and reject computed answers');
@@ -54,6 +64,14 @@ export function registerAnswerCommands(program: Command): void {
     .option('--no-deliver', 'only approve; leave signing and delivery to `kikv serve` or `kikv deliver`')
     .action(async (id: string, o: { as: string; deliver: boolean }, cmd: Command) =>
       withAgent(cmd, async (ctx) => {
+        // A round's items are approved per location by the board (four-eyes, the password again), never one by one here.
+        const target = getAnswer(ctx.db, id);
+        const review = reviewRoundOf(ctx.cfg, target);
+        if (review) {
+          throw new AnswerStateError(
+            `answer ${target.id} is item ${target.indicator_id} of round ${review.id}: the board approves it per location on the board's page /rondes/${review.profile}/${review.year} (\`kikv serve\`), or with POST /api/rounds/${review.profile}/${review.year}/indelingen/INDELING/approve; \`kikv answers approve\` only approves answers outside any round (a request's own queries)`,
+          );
+        }
         const a = approveAnswer(ctx.db, id, o.as);
         console.log(`Approved ${a.indicator_name} (${a.id}) as ${o.as}; content hash ${a.approved_hash}.`);
         if (!o.deliver) return;
@@ -68,6 +86,7 @@ export function registerAnswerCommands(program: Command): void {
           if (r.status === 'delivered') console.log(`Signed and delivered ${where} (message ${r.id}).`);
           else console.log(`Signed and queued ${where}; delivery attempt ${r.attempts} failed: ${r.error}. \`kikv serve\` keeps retrying; see \`kikv outbox list\`.`);
         }
+        for (const f of round.failed) console.log(`Answer ${f.answerId} could not be signed or queued: ${f.error}`);
         for (const u of round.unsent) console.log(`Request ${u.requestId}: the response could not be signed: ${u.error}`);
         const waiting = ctx.db.prepare(`SELECT l.request_id AS id FROM request_answers l WHERE l.answer_id = ? AND EXISTS (SELECT 1 FROM request_answers o JOIN answers x ON x.id = o.answer_id WHERE o.request_id = l.request_id AND x.status = 'awaiting_approval')`).all(a.id) as Array<{ id: string }>;
         for (const w of waiting) console.log(`Request ${w.id} still waits for the approval of its other answers; its response is sent when all are approved.`);
