@@ -134,10 +134,10 @@ describe('board pages', () => {
 
     const computed = /id="correction-form-([^"]+)"/.exec(after)![1]!;
     const original = new RegExp(`data-testid="value-${computed.replace(/[.]/g, '\\.')}">([^<]*)<`).exec(after)![1]!;
-    const short = await q.form(`${ROUND}/${loc}/items/${computed}/correctie`, { value: '3', justification: 'kort' });
+    const short = await q.form(`${ROUND}/${loc}/items/${computed}/correctie`, { teller: '3', noemer: '4', justification: 'kort' });
     expect(short.status).toBe(400);
     expect(await short.text()).toMatch(/role="alert"[^>]*>Geef een toelichting/);
-    const corrected = await q.form(`${ROUND}/${loc}/items/${computed}/correctie`, { value: '3', justification: 'Dubbele registratie verwijderd na controle' });
+    const corrected = await q.form(`${ROUND}/${loc}/items/${computed}/correctie`, { teller: '3', noemer: '4', justification: 'Dubbele registratie verwijderd na controle' });
     expect(corrected.status).toBe(303);
     const page = await (await q.fetch(corrected.headers.get('location')!)).text();
     expect(page).toContain(`data-testid="corrected-${computed}"`);
@@ -178,7 +178,7 @@ describe('board pages', () => {
     expect(noCsrf.status).toBe(403);
     expect(await noCsrf.text()).toContain('CSRF');
 
-    const wrong = await clients.board.form(`${ROUND}/alle/goedkeuren`, { password: 'fout wachtwoord' });
+    const wrong = await clients.board.form(`${ROUND}/alle/goedkeuren`, { password: 'fout wachtwoord', expectedHash: '0'.repeat(64) });
     expect(wrong.status).toBe(403);
     expect(await wrong.text()).toMatch(/role="alert"[^>]*>Het wachtwoord klopt niet/);
   });

@@ -119,12 +119,13 @@ describe('the performance overview', () => {
     const loc = overviews[1]!;
     const item = loc.items.find((i) => i.item.id === 'ps-1.2' && i.value !== null)!;
     expect(item).toBeDefined();
-    correctValue(f.cfg, f.db, round, 'ps-1.2', loc.indeling, { value: '42.5', justification: 'Uitzendkrachten van december ontbraken in de export.' }, { name: 'q.kwaliteit', role: 'quality' });
+    correctValue(f.cfg, f.db, round, 'ps-1.2', loc.indeling, { teller: '85', noemer: '2', justification: 'Uitzendkrachten van december ontbraken in de export.' }, { name: 'q.kwaliteit', role: 'quality' });
     const after = (await locationOverview(f.cfg, f.db, round, loc.indeling)).items.find((i) => i.item.id === 'ps-1.2')!;
-    expect(after.value).toBe('42.5');
+    // The value follows teller and noemer, at the item's two decimals.
+    expect(after.value).toBe('42.50');
     expect(after.override).toMatchObject({ original: { value: item.value, teller: item.teller, noemer: item.noemer }, justification: 'Uitzendkrachten van december ontbraken in de export.', by: 'q.kwaliteit' });
     expect(after.answerId).not.toBe(item.answerId);
-    expect(after.change).toBe(decimalChange('42.5', after.previous!.value!));
+    expect(after.change).toBe(decimalChange('42.50', after.previous!.value!));
     // The other location's row of the same item is not overridden.
     const other = (await locationOverview(f.cfg, f.db, round, overviews[0]!.indeling)).items.find((i) => i.item.id === 'ps-1.2')!;
     expect(other.override).toBeUndefined();

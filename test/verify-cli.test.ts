@@ -54,7 +54,7 @@ beforeAll(async () => {
   await rotateSigningKey(f.cfg.trust.keysDir!, { retentionDays: 30 });
   const loc = currentAnswers(f.db, round).find((a) => a.indicator_id === 'ps-1.2')!;
   const indeling = (JSON.parse(loc.result) as { results: { bindings: Array<{ indeling: { value: string } }> } }).results.bindings[0]!.indeling.value;
-  correctValue(f.cfg, f.db, round, 'ps-1.2', indeling, { value: '17.25', justification: 'Inhuur via payroll ontbrak in de export.' }, { name: 'q.kwaliteit', role: 'quality' });
+  correctValue(f.cfg, f.db, round, 'ps-1.2', indeling, { teller: '17.25', justification: 'Inhuur via payroll ontbrak in de export.' }, { name: 'q.kwaliteit', role: 'quality' });
   approve(f.cfg, f.db, round, 'all', board);
   const second = await deliverTo();
   expect(second.accepted()).toHaveLength(1);
