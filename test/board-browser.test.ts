@@ -37,6 +37,8 @@ describe('the board in a browser', () => {
   let sim: KikStarterSim;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
+  /** Anything the browser refused under the pages' Content Security Policy (there must be nothing). */
+  const cspViolations: string[] = [];
 
   beforeAll(async () => {
     if (!CHROMIUM) throw new Error('chromium is not installed: `apt-get install chromium` (.ci/run does this)');
@@ -66,6 +68,9 @@ describe('the board in a browser', () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'nl-NL' });
     contexts.push(context);
     const page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspViolations.push(`${page.url()}: ${m.text()}`);
+    });
     await page.goto(`${base}/`);
     // Not logged in: the home page sends us to the login form.
     expect(new URL(page.url()).pathname).toBe('/login');
@@ -192,6 +197,13 @@ describe('the board in a browser', () => {
     expect(listAudit(fx.db).some((e) => e.action === 'user.confirm-failed' && e.actor === 'bestuurder')).toBe(true);
   });
 
+  it('the API is documented at /docs, and the page works under the security headers', async () => {
+    const page = await loggedIn('kijker');
+    await page.goto(`${base}/docs`);
+    await page.getByText('/api/rounds/{profile}/{year}/indelingen/{indeling}/approve').first().waitFor({ timeout: 20_000 });
+    expect(cspViolations, cspViolations.join('\n')).toEqual([]);
+  });
+
   it('after the deadline the round is locked: nothing can be approved', async () => {
     const page = await loggedIn('bestuurder');
     await page.goto(`${base}/rondes/${PROFILE}/2022`);
@@ -202,5 +214,6 @@ describe('the board in a browser', () => {
     const res = await page.request.post(`${base}/rondes/${PROFILE}/2022/alle/goedkeuren`, { form: { _csrf: csrf!, password: PASSWORD, expectedHash: 'x' }, maxRedirects: 0 });
     expect(res.status()).toBe(409);
     expect(listAnswers(fx.db).filter((a) => a.reporting_year === 2022 && a.status !== 'awaiting_approval')).toHaveLength(0);
+    expect(cspViolations, cspViolations.join('\n')).toEqual([]);
   });
 });

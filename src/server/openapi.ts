@@ -33,8 +33,10 @@ export async function registerOpenApi(app: FastifyInstance, cfg: AgentConfig): P
   });
   await app.register(fastifySwaggerUi, {
     routePrefix: '/docs',
-    // The UI's own scripts and styles, allowed by hash; no upgrade-insecure-requests so it also works behind plain HTTP on an internal network.
+    // The UI's own scripts allowed by hash. Its React code sets a few inline style attributes, so
+    // styles (never scripts) may be inline on /docs only. No upgrade-insecure-requests, so it also
+    // works over plain HTTP on an internal network.
     staticCSP: true,
-    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ''),
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, '').replace(/style-src ([^;]*)/, (_m, v: string) => `style-src ${v.replace(/\s*https:/, '')} 'unsafe-inline'`),
   });
 }

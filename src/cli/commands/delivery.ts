@@ -18,7 +18,9 @@ export function registerDeliveryCommands(program: Command): void {
         console.log(`${round.answers.length} answer(s) signed and queued; ${round.responses.length} request response(s) signed and queued; ${outcomes.length} message(s) sent.`);
         for (const r of outcomes) console.log(`  ${r.id}  ${r.kind}  ${r.status}${r.error ? `  (attempt ${r.attempts}: ${r.error})` : ''}`);
         for (const u of round.unsent) console.log(`  request ${u.requestId}: response not signed: ${u.error}`);
-        if (outcomes.some((r) => r.status === 'failed') || round.unsent.length > 0) process.exitCode = 1;
+        for (const f of round.failed) console.log(`  answer ${f.answerId}: not queued: ${f.error}`);
+        for (const h of round.held) console.log(`  ${h.answerId ? `answer ${h.answerId}` : `request ${h.requestId}`}: held, round ${h.round} is ${h.phase} (nothing is sent outside its delivery window)`);
+        if (outcomes.some((r) => r.status === 'failed') || round.unsent.length > 0 || round.failed.length > 0) process.exitCode = 1;
       }),
     );
 

@@ -58,6 +58,7 @@ export function registerRunCommands(program: Command): void {
         try {
           const round = await runDeliveryRound({ db, trust, cfg, settings: s });
           for (const u of round.unsent) console.error(`request ${u.requestId}: response not sent: ${u.error}`);
+          for (const f of round.failed) console.error(`answer ${f.answerId}: not queued: ${f.error}`);
         } catch (e) {
           console.error(`delivery round failed: ${(e as Error).message}`);
         } finally {
