@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,34 +17,9 @@ import { runCli, tempDir } from './helpers.js';
 // The documented columns (research/kikv-ontology-indicators.md §4.4), written out here on purpose.
 const HEADER = 'IndicatorsetNaam;IndicatorsetCode;Verslagjaar;OrganisatieNaam;KvkNummer;OrganisatieAGBCode;LocatieNaam;Vestigingsnummer;LocatiePostcode;LocatieHuisnummer;LocatiePlaats;LocatieAGBcode;TypeZorgaanbieder;Thema;IndicatorCode;IndicatorSorteernummer;IndicatorNummer;IndicatorNaam;IndicatorEenheid;IndicatorWaarde;Teller;Noemer;Indicator_nvt;Opmerking;IndicatorTypeNaam;Bron;MeetperiodeBeginDatum;MeetperiodeEindDatum;Aanleverfrequentie';
 
-/** RFC 4180 with ";" as separator and CRLF records. */
+/** The open-data file as Excel and csv-parse read it: semicolons, RFC 4180 quoting, CRLF. */
 function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ';') {
-      row.push(field);
-      field = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += c;
-  }
-  if (field || row.length) throw new Error('last record not terminated by CRLF');
-  return rows;
+  return parse(text, { delimiter: ';', record_delimiter: '\r\n', relax_column_count: true }) as string[][];
 }
 
 /** The text pdfkit writes (uncompressed): hex strings in TJ arrays, WinAnsi (latin-1 for these names). */

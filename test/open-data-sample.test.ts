@@ -2,6 +2,7 @@
  * The issue's "done when": the open-data CSV of the sample provider (the embedded config/sample that
  * `npm start` imports) has one row per item and location with the documented columns.
  */
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentAnswers } from '../src/answers/review.js';
 import { getRound } from '../src/answers/rounds.js';
@@ -20,25 +21,9 @@ const PROFILE = 'zorginstituut-verpleeghuiszorg';
 const DOCUMENTED =
   'IndicatorsetNaam;IndicatorsetCode;Verslagjaar;OrganisatieNaam;KvkNummer;OrganisatieAGBCode;LocatieNaam;Vestigingsnummer;LocatiePostcode;LocatieHuisnummer;LocatiePlaats;LocatieAGBcode;TypeZorgaanbieder;Thema;IndicatorCode;IndicatorSorteernummer;IndicatorNummer;IndicatorNaam;IndicatorEenheid;IndicatorWaarde;Teller;Noemer;Indicator_nvt;Opmerking;IndicatorTypeNaam;Bron;MeetperiodeBeginDatum;MeetperiodeEindDatum;Aanleverfrequentie';
 
-/** RFC 4180 fields separated by semicolons; quoted fields may hold separators, quotes and line breaks. */
+/** The open-data file as Excel and csv-parse read it: semicolons, RFC 4180 quoting, CRLF. */
 function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ';') row.push(field), (field = '');
-    else if (c === '\r' && text[i + 1] === '\n') row.push(field), rows.push(row), (row = []), (field = ''), i++;
-    else field += c;
-  }
-  if (field || row.length) row.push(field), rows.push(row);
-  return rows;
+  return parse(text, { delimiter: ';', record_delimiter: '\r\n', relax_column_count: true }) as string[][];
 }
 
 describe('open-data CSV of the embedded sample provider', () => {

@@ -102,10 +102,7 @@ export function recordAnswer(
   };
   const answer = { ...base, content_hash: contentHashOf(base) };
   db.transaction(() => {
-    db.prepare(
-      `INSERT INTO answers (id, thread_id, profile, profile_version, indicator_id, indicator_name, reporting_year, parameters, query_hash, snapshot_hash, result, content_hash, status, created_at, engine, ontology_version, metadata)
-       VALUES (@id, @thread_id, @profile, @profile_version, @indicator_id, @indicator_name, @reporting_year, @parameters, @query_hash, @snapshot_hash, @result, @content_hash, @status, @created_at, @engine, @ontology_version, @metadata)`,
-    ).run(answer);
+    insertAnswer(db, answer);
     appendAudit(db, {
       actor: ctx.actor,
       action: 'answer.computed',
@@ -115,6 +112,14 @@ export function recordAnswer(
     });
   }).immediate();
   return { answer: getAnswer(db, answer.id), created: true };
+}
+
+/** A new answer row (content hashed by the caller; its status starts awaiting approval). Call inside the transaction that audits it. */
+export function insertAnswer(db: Db, answer: Omit<Answer, 'decided_by' | 'decided_at' | 'decision_reason' | 'approved_hash' | 'delivered_at'>): void {
+  db.prepare(
+    `INSERT INTO answers (id, thread_id, profile, profile_version, indicator_id, indicator_name, reporting_year, parameters, query_hash, snapshot_hash, result, content_hash, status, created_at, engine, ontology_version, metadata)
+     VALUES (@id, @thread_id, @profile, @profile_version, @indicator_id, @indicator_name, @reporting_year, @parameters, @query_hash, @snapshot_hash, @result, @content_hash, @status, @created_at, @engine, @ontology_version, @metadata)`,
+  ).run(answer);
 }
 
 export function getAnswer(db: Db, id: string): Answer {

@@ -11,7 +11,7 @@ import { loadPack, type IndicatorDef } from '../indicators/pack.js';
 import { manualOutcome } from '../indicators/run-profile.js';
 import { latestSnapshotHash } from '../pipeline/import.js';
 import { snapshotFile } from '../store/snapshot.js';
-import { contentHashOf, getAnswer, resultOf, supersedeAnswer, type Answer } from './answers.js';
+import { contentHashOf, getAnswer, insertAnswer, resultOf, supersedeAnswer, type Answer } from './answers.js';
 import { enterManualValue, ManualValueError, manualValues, validateManualValue, type ManualValue } from './manual.js';
 import { assertCan, currentAnswers, type Actor } from './review.js';
 import { assertNotLocked, RoundError, type Round } from './rounds.js';
@@ -159,10 +159,7 @@ export function correctValue(
       metadata: canonicalJson({ ...meta, overrides, supersedes: old.id }),
     };
     const answer = { ...base, content_hash: contentHashOf(base) };
-    db.prepare(
-      `INSERT INTO answers (id, thread_id, profile, profile_version, indicator_id, indicator_name, reporting_year, parameters, query_hash, snapshot_hash, result, content_hash, status, created_at, engine, ontology_version, metadata)
-       VALUES (@id, @thread_id, @profile, @profile_version, @indicator_id, @indicator_name, @reporting_year, @parameters, @query_hash, @snapshot_hash, @result, @content_hash, @status, @created_at, @engine, @ontology_version, @metadata)`,
-    ).run(answer);
+    insertAnswer(db, answer);
     appendAudit(db, {
       actor: actor.name,
       action: 'answer.corrected',

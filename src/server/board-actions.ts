@@ -116,3 +116,15 @@ export function answerHistory(db: Db, answerId: string): AuditEntry[] {
   const marks = ids.map(() => '?').join(',');
   return db.prepare(`SELECT * FROM audit WHERE subject IN (${marks}) OR thread_id IN (${marks}) ORDER BY seq`).all(...ids, ...ids) as AuditEntry[];
 }
+
+/** Route parameters of the board's pages and API: a round, an indeling of it, an item there. */
+export interface RoundP {
+  profile: string;
+  year: string;
+}
+export interface IndelingP extends RoundP {
+  indeling: string;
+}
+export interface ItemP extends IndelingP {
+  item: string;
+}

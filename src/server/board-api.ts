@@ -8,7 +8,7 @@ import { overviewPdf } from '../board/export/pdf.js';
 import { locationOverview, roundOverviews } from '../board/overview.js';
 import { domainRefusalOf } from '../board/pages/errors.js';
 import { guard } from './auth.js';
-import { actorOf, approveWithPassword, auditPageOf, deliveriesOf, indelingFrom, roundFrom, type BoardDeps } from './board-actions.js';
+import { actorOf, approveWithPassword, auditPageOf, deliveriesOf, indelingFrom, roundFrom, type BoardDeps, type IndelingP, type ItemP, type RoundP } from './board-actions.js';
 
 /** JSON Schemas shared by the routes (and so by the OpenAPI document). */
 const error = { type: 'object', required: ['error'], properties: { error: { type: 'string' } }, description: 'What was refused and how to fix it.' } as const;
@@ -146,16 +146,6 @@ const indelingParams = {
 const itemParams = { type: 'object', required: ['profile', 'year', 'indeling', 'item'], properties: { ...indelingParams.properties, item: { type: 'string', minLength: 1, maxLength: 100, description: 'The item id' } } } as const;
 const csrfHeader = { type: 'object', properties: { 'x-csrf-token': { type: 'string', description: 'The session CSRF token (GET /api/session)' } } } as const;
 
-interface RoundP {
-  profile: string;
-  year: string;
-}
-interface IndelingP extends RoundP {
-  indeling: string;
-}
-interface ItemP extends IndelingP {
-  item: string;
-}
 
 /** The summary without the steps' answer lists (large and internal). */
 function summaryJson(s: RoundSummary) {

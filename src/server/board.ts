@@ -17,7 +17,7 @@ import { overviewPage } from '../board/pages/overview.js';
 import { printPage } from '../board/pages/print.js';
 import { indelingSegment, roundPage } from '../board/pages/round.js';
 import { guard } from './auth.js';
-import { actorOf, answerHistory, approveWithPassword, auditPageOf, deliveriesOf, indelingFrom, locationNames, roundFrom, type BoardDeps } from './board-actions.js';
+import { actorOf, answerHistory, approveWithPassword, auditPageOf, deliveriesOf, indelingFrom, locationNames, roundFrom, type BoardDeps, type IndelingP, type ItemP, type RoundP } from './board-actions.js';
 
 /** "number name", as the answer was recorded (recordAnswer writes indicator_name that way). */
 function itemLabel(a: Answer): string {
@@ -47,16 +47,6 @@ const indelingParams = { ...roundParams, required: ['profile', 'year', 'indeling
 const itemParams = { ...indelingParams, required: ['profile', 'year', 'indeling', 'item'], properties: { ...indelingParams.properties, item: { type: 'string', minLength: 1, maxLength: 100 } } } as const;
 const html = { hide: true } as const;
 
-interface RoundP {
-  profile: string;
-  year: string;
-}
-interface IndelingP extends RoundP {
-  indeling: string;
-}
-interface ItemP extends IndelingP {
-  item: string;
-}
 
 /** The board's pages (Dutch, server-rendered): every state change goes through the same domain calls as the API. */
 export const boardPages =
