@@ -4,7 +4,6 @@ import { configFileFrom, loadConfig } from '../config/load.js';
 import { openDb, type Db } from '../db/open.js';
 import { verifyPresentation } from '../exchange/credentials/index.js';
 import { loadOrCreateSigningKey } from '../exchange/keys.js';
-import type { DeliverySettings } from '../exchange/outbox.js';
 import { createTrust } from '../exchange/trust/index.js';
 import type { Trust } from '../exchange/types.js';
 
@@ -35,9 +34,8 @@ export async function openAgent(configOption: string | undefined, adjust?: (cfg:
   return { cfg, db, trust, close: () => db.close() };
 }
 
-export function deliverySettings(cfg: AgentConfig): DeliverySettings {
-  return { from: cfg.agent.did, kikStarter: cfg.delivery.kikStarter, retry: cfg.delivery.retry, timeoutMs: cfg.delivery.timeoutMs };
-}
+/** Kept here for the commands; the server imports it from the exchange. */
+export { deliverySettings } from '../exchange/delivery-round.js';
 
 /** Parses a whole-number option, or fails as a usage error (exit 2). */
 export function wholeNumber(name: string) {

@@ -102,6 +102,11 @@ export function requestsReadyToAnswer(db: Db): string[] {
   return rows.map((r) => r.id);
 }
 
+/** The outbox's settings from the configuration: who we are, the KIK-starter, retries, timeout. */
+export function deliverySettings(cfg: AgentConfig): DeliverySettings {
+  return { from: cfg.agent.did, kikStarter: cfg.delivery.kikStarter, retry: cfg.delivery.retry, timeoutMs: cfg.delivery.timeoutMs };
+}
+
 /**
  * Recipients the outbox sends to without tokens: in standalone mode, the configured
  * delivery.kikStarter when it is not a trust peer (no token endpoint to ask), as before the exchange.

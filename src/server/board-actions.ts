@@ -4,11 +4,10 @@ import { approve, currentAnswers, deliveryStateOf, type Actor, type DeliveryStat
 import { getRound, RoundError, type Round } from '../answers/rounds.js';
 import { checkPassword } from '../auth/users.js';
 import { providerOfSnapshot } from '../board/provider.js';
-import { deliverySettings } from '../cli/context.js';
 import type { AgentConfig } from '../config/schema.js';
 import type { AuditEntry } from '../audit/log.js';
 import type { Db } from '../db/open.js';
-import { runDeliveryRound } from '../exchange/delivery-round.js';
+import { deliverySettings, runDeliveryRound } from '../exchange/delivery-round.js';
 import type { Trust } from '../exchange/types.js';
 
 /**
@@ -41,10 +40,13 @@ export function indelingFrom(segment: string): string {
   return segment === 'alle' || segment === 'all' ? 'all' : segment;
 }
 
+/** How long an approval waits for the delivery it starts before the page answers. */
+const DELIVERY_WAIT_MS = 10_000;
+
 export interface ApprovalOutcome {
   steps: ReviewStep[];
   approvedAnswers: Answer[];
-  /** The delivery round run after the last indeling was approved; undefined when nothing was approved yet. */
+  /** The delivery round run after the last indeling was approved; undefined when nothing was approved yet or it is still running. */
   delivery?: { queued: number; delivered: number; failed: number };
 }
 
@@ -63,14 +65,21 @@ export async function approveWithPassword(deps: BoardDeps, round: Round, indelin
   const result = approve(cfg, db, round, indeling, actor, { expectedHash: expectedHash.trim(), now: deps.now() });
   const outcome: ApprovalOutcome = { steps: result.steps, approvedAnswers: result.approvedAnswers };
   if (result.approvedAnswers.length > 0) {
-    // The outbox stamps queued messages with the real clock, so the sending step uses it too (a test
-    // clock from before the queueing would find nothing due).
-    const r = await runDeliveryRound({ db, trust: deps.trust, cfg, settings: deliverySettings(cfg) }, { actor: actor.name });
-    outcome.delivery = {
-      queued: r.answers.length + r.responses.length,
-      delivered: r.outcomes.filter((o) => o.status === 'delivered').length,
-      failed: r.outcomes.filter((o) => o.status !== 'delivered').length,
-    };
+    // Signing and sending start now. The page waits a little for them, not for a consumer that is
+    // slow or down (retries take minutes to hours); the round page shows the delivery state either way,
+    // and serve's delivery loop finishes what this round leaves.
+    // The outbox stamps queued messages with the real clock, so the sending step uses it too.
+    const delivering = runDeliveryRound({ db, trust: deps.trust, cfg, settings: deliverySettings(cfg) }, { actor: actor.name }).then(
+      (r) => ({
+        queued: r.answers.length + r.responses.length,
+        delivered: r.outcomes.filter((o) => o.status === 'delivered').length,
+        failed: r.outcomes.filter((o) => o.status !== 'delivered').length,
+      }),
+      // Every failed step is in the outbox and the audit log already; the round page shows it.
+      () => undefined,
+    );
+    const waited = await Promise.race([delivering, new Promise<'waiting'>((r) => setTimeout(() => r('waiting'), DELIVERY_WAIT_MS).unref())]);
+    if (waited !== 'waiting' && waited) outcome.delivery = waited;
   }
   return outcome;
 }

@@ -30,6 +30,8 @@ export function deliveryLabel(d: DeliveryState): string {
     case 'waiting-for-window':
       return 'wacht op het leveringsvenster';
     case 'queued':
+      // Still queued after a failed try: the consumer did not take it yet, and the outbox tries again.
+      if (d.lastError) return `mislukt, nog ${d.retriesLeft ?? 0} ${d.retriesLeft === 1 ? 'poging' : 'pogingen'}`;
       return d.attempts ? `in wachtrij (${d.attempts} ${d.attempts === 1 ? 'poging' : 'pogingen'} gedaan)` : 'in wachtrij';
     case 'delivered':
       return d.deliveredAt ? `afgeleverd op ${dateTime(d.deliveredAt)}` : 'afgeleverd';
@@ -41,7 +43,7 @@ export function deliveryLabel(d: DeliveryState): string {
 }
 
 export function deliveryTagClass(d: DeliveryState): string {
-  return d.state === 'delivered' ? 'tag-ok' : d.state === 'failed' ? 'tag-error' : d.state === 'queued' ? 'tag-info' : 'tag-warn';
+  return d.state === 'delivered' ? 'tag-ok' : d.state === 'failed' || d.lastError ? 'tag-error' : d.state === 'queued' ? 'tag-info' : 'tag-warn';
 }
 
 export function reviewTagClass(s: IndelingState): string {

@@ -16,7 +16,7 @@ export interface RoundPageData {
 /** One state for the answers of an indeling: the least advanced one decides (a failure first). */
 export function indelingDelivery(states: DeliveryState[]): DeliveryState | undefined {
   if (states.length === 0) return undefined;
-  const failed = states.filter((d) => d.state === 'failed');
+  const failed = states.filter((d) => d.state === 'failed' || (d.state === 'queued' && d.lastError));
   if (failed.length) return failed.reduce((a, b) => ((a.retriesLeft ?? 0) <= (b.retriesLeft ?? 0) ? a : b));
   for (const s of ['not-approved', 'waiting-for-window', 'queued'] as const) {
     const hit = states.find((d) => d.state === s);
@@ -43,7 +43,7 @@ function deliverySummary(deliveries: RoundPageData['deliveries']): string {
     counts.set(label, c);
   }
   const list = [...counts].map(([label, c]) => `<li><span class="tag ${c.cls}">${escapeHtml(label)}</span> ${c.n} ${c.n === 1 ? 'item' : 'items'}</li>`).join('');
-  const failed = deliveries.filter((d) => d.state.state === 'failed');
+  const failed = deliveries.filter((d) => d.state.state === 'failed' || (d.state.state === 'queued' && d.state.lastError));
   const failedList = failed.length
     ? `<details><summary>Mislukte leveringen (${failed.length})</summary><ul>${failed.map((d) => `<li>${escapeHtml(d.item)}: ${escapeHtml(deliveryLabel(d.state))}${d.state.lastError ? ` — ${escapeHtml(d.state.lastError)}` : ''}</li>`).join('')}</ul></details>`
     : '';
