@@ -18,6 +18,13 @@ export class OxigraphEngineError extends Error {
  * parsed right-associatively, `xsd:date - "P1Y"^^xsd:duration` is wrong on month-end dates, and a
  * SELECT expression may not reuse an aggregate alias of the same SELECT.
  */
+/**
+ * Snapshots are N-Quads our own import wrote (RML output checked by SHACL, serialised by n3, named by
+ * its hash, which runProfile verifies before loading): `lenient` skips Oxigraph's re-validation of
+ * IRIs and language tags, about half the load time (2.2–3.0 s to 1.4 s at 1,000 staff).
+ */
+const LOAD_OPTIONS = { format: 'application/n-quads', lenient: true } as const;
+
 export class OxigraphQueryEngine implements QueryEngine {
   readonly name = 'oxigraph';
   private store = new oxigraph.Store();
@@ -25,7 +32,7 @@ export class OxigraphQueryEngine implements QueryEngine {
   async load(nquads: string): Promise<void> {
     const store = new oxigraph.Store();
     try {
-      store.load(nquads, { format: 'application/n-quads' });
+      store.load(nquads, LOAD_OPTIONS);
     } catch (e) {
       throw new OxigraphEngineError(`oxigraph: cannot load N-Quads: ${errorText(e)}`);
     }
@@ -39,7 +46,7 @@ export class OxigraphQueryEngine implements QueryEngine {
     try {
       for await (const piece of lineChunks(path)) {
         try {
-          store.load(piece, { format: 'application/n-quads' });
+          store.load(piece, LOAD_OPTIONS);
         } catch (e) {
           throw new OxigraphEngineError(`oxigraph: cannot load ${path} (in the piece starting at line ${line}): ${errorText(e)}`);
         }
