@@ -5,6 +5,7 @@
  * for 2023 that is open now unless the test says otherwise.
  */
 import { join } from 'node:path';
+import { RoundError } from '../src/answers/rounds.js';
 import { loadConfig } from '../src/config/load.js';
 import type { AgentConfig } from '../src/config/schema.js';
 import { openDb, type Db } from '../src/db/open.js';
@@ -50,4 +51,15 @@ export async function boardFixture(opts: { previousYear?: boolean; windows?: Arr
   if (opts.previousYear) await runProfile(cfg, db, { year: 2022, actor: 'test' });
   await runProfile(cfg, db, { year: 2023, actor: 'test' });
   return { file: c.file, dir: c.dir, cfg, db };
+}
+
+/** The RoundError a domain call refuses with (fails the test when it does not refuse). */
+export function refusal(f: () => unknown): RoundError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof RoundError) return e;
+    throw e;
+  }
+  throw new Error('expected a RoundError');
 }

@@ -12,20 +12,10 @@ import { createTrust } from '../src/exchange/trust/index.js';
 import { canonicalDecimal, ratio } from '../src/indicators/item-rows.js';
 import { loadPack } from '../src/indicators/pack.js';
 import { startKikStarterSim, type KikStarterSim } from '../src/sim/kik-starter.js';
-import { boardFixture, PROFILE, type BoardFixture } from './board-fixture.js';
+import { boardFixture, PROFILE, refusal, type BoardFixture } from './board-fixture.js';
 
 const alice: Actor = { name: 'alice', role: 'quality' };
 const bob: Actor = { name: 'bob', role: 'board' };
-
-function refusal(f: () => unknown): RoundError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof RoundError) return e;
-    throw e;
-  }
-  throw new Error('expected a RoundError');
-}
 
 const rowOf = (a: Answer, indeling: string) => resultOf(a).results.bindings.find((b) => b.indeling?.value === indeling)!;
 

@@ -10,7 +10,7 @@ import { runDeliveryRound } from '../src/exchange/delivery-round.js';
 import { jwksOf, loadOrCreateSigningKey } from '../src/exchange/keys.js';
 import { createTrust } from '../src/exchange/trust/index.js';
 import { startKikStarterSim, type KikStarterSim } from '../src/sim/kik-starter.js';
-import { boardFixture, PROFILE, windowFor, type BoardFixture } from './board-fixture.js';
+import { boardFixture, PROFILE, refusal, windowFor, type BoardFixture } from './board-fixture.js';
 import { runCli } from './helpers.js';
 
 const alice: Actor = { name: 'alice', role: 'quality' };
@@ -18,16 +18,6 @@ const quinn: Actor = { name: 'quinn', role: 'quality' };
 const bob: Actor = { name: 'bob', role: 'board' };
 const bea: Actor = { name: 'bea', role: 'board' };
 const vera: Actor = { name: 'vera', role: 'viewer' };
-
-function refusal(f: () => unknown): RoundError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof RoundError) return e;
-    throw e;
-  }
-  throw new Error('expected a RoundError');
-}
 
 /** The KIK-starter simulator as the configured delivery.kikStarter, and a delivery round against it. */
 async function receiver(f: BoardFixture): Promise<{ sim: KikStarterSim; deliver: (o?: { windowsAt?: Date }) => ReturnType<typeof runDeliveryRound>; messages: Array<Record<string, unknown>> }> {
