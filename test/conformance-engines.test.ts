@@ -131,6 +131,12 @@ describe('the matrix check', () => {
     const merged = mergeMatrix(smallMatrix(), run(partial, true));
     expect(merged.queries['official/1.2@aaaa']!.engines.oxigraph).toEqual({ verdict: 'differs', providers: { p1: 'same', p2: 'differs' } });
     expect(merged.queries['ps-1.1@bbbb']).toEqual(smallMatrix().queries['ps-1.1@bbbb']);
+    // A reduced run of a query whose text changed keeps only the new text (the old one would be stale).
+    const edited = smallMatrix();
+    delete edited.queries['official/1.2@aaaa'];
+    edited.queries['ps-1.1@cccc'] = { ...edited.queries['ps-1.1@bbbb']!, sha256: 'cccc' };
+    delete edited.queries['ps-1.1@bbbb'];
+    expect(Object.keys(mergeMatrix(smallMatrix(), run(edited, true)).queries).sort()).toEqual(['official/1.2@aaaa', 'ps-1.1@cccc']);
     const replaced = mergeMatrix(smallMatrix(), run(partial));
     expect(Object.keys(replaced.queries)).toEqual(['official/1.2@aaaa']);
     const text = serialiseMatrix(smallMatrix());

@@ -592,8 +592,11 @@ export function mergeMatrix(old: EngineMatrix | undefined, run: RunResult): Engi
   if (old) {
     out.providers = [...new Set([...old.providers, ...run.matrix.providers])];
     out.engines = [...new Set([...run.matrix.engines, ...old.engines.filter((e) => keep.has(e) || run.reduced)])];
+    // A query the run covered keeps only the version it ran: an older text of it proves nothing now, and
+    // would fail the next full --check as stale.
+    const ranIds = new Set(Object.values(run.matrix.queries).map((e) => e.id));
     for (const [k, e] of Object.entries(old.queries)) {
-      if (!run.reduced && !run.matrix.queries[k]) continue;
+      if (!run.matrix.queries[k] && (!run.reduced || ranIds.has(e.id))) continue;
       out.queries[k] = structuredClone(e);
     }
   }
