@@ -52,6 +52,8 @@ describe('jena: a VALUES block independent of the patterns before it becomes a s
     // Nothing before it reads data: nothing is re-run per row.
     expect(isolated(`${P}SELECT * WHERE { BIND(1 AS ?a) VALUES ?k { 1 2 } ?s x:p ?o }`)).toEqual([]);
     expect(isolated(`${P}SELECT * WHERE { VALUES ?k { 1 2 } ?s x:p ?o }`)).toEqual([]);
+    // A SERVICE body is evaluated by another engine: left as written.
+    expect(isolated(`${P}SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s x:p ?o . VALUES ?k { 1 2 } } }`)).toEqual([]);
     // Already a sub-select: the rewrite is idempotent.
     expect(isolated(jena(q).text)).toEqual([]);
   });
