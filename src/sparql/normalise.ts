@@ -592,9 +592,8 @@ function isStrict(e: Node): boolean {
  * Only applied when ?v occurs nowhere else in or before the OPTIONAL.
  */
 function hoistOptionalBinds(q: Node, applied: string[], show: (e: Node) => string): Node {
-  const rewriteGroup = (patterns: Node[]): Node[] => {
+  return rewriteEveryGroup(q, true, (rewritten) => {
     const out: Node[] = [];
-    const rewritten = patterns.map(rewriteNode);
     rewritten.forEach((r, i) => {
       if (r.type !== 'optional') return void out.push(r);
       const inner: Node[] = r.patterns;
@@ -620,25 +619,24 @@ function hoistOptionalBinds(q: Node, applied: string[], show: (e: Node) => strin
       applied.push(`comunica: ${binds.map((b) => `BIND(${show(b.expression)} AS ?${b.variable.value})`).join(', ')} moved out of an OPTIONAL with a FILTER (Comunica cannot join that OPTIONAL)`);
     });
     return out;
+  });
+}
+
+/**
+ * The query with `rewrite` applied to the elements of every group, innermost first: the WHERE of the
+ * query and of each sub-query, OPTIONAL, MINUS, GRAPH and UNION branches, and SERVICE bodies when
+ * `intoService` (a rewrite for another engine's defect does not belong in a remote engine's body).
+ */
+function rewriteEveryGroup(q: Node, intoService: boolean, rewrite: (elements: Node[]) => Node[]): Node {
+  const group = (patterns: Node[]): Node[] => rewrite(patterns.map(node));
+  const node = (p: Node): Node => {
+    if (p.type === 'group' || p.type === 'optional' || p.type === 'minus' || p.type === 'graph' || (p.type === 'service' && intoService)) return { ...p, patterns: group(p.patterns) };
+    if (p.type === 'union') return { ...p, patterns: p.patterns.map(node) };
+    if (p.type === 'query') return query(p);
+    return p;
   };
-  const rewriteNode = (p: Node): Node => {
-    switch (p.type) {
-      case 'group':
-      case 'optional':
-      case 'minus':
-      case 'graph':
-      case 'service':
-        return { ...p, patterns: rewriteGroup(p.patterns) };
-      case 'union':
-        return { ...p, patterns: p.patterns.map(rewriteNode) };
-      case 'query':
-        return rewriteQuery(p);
-      default:
-        return p;
-    }
-  };
-  const rewriteQuery = (query: Node): Node => (Array.isArray(query.where) ? { ...query, where: rewriteGroup(query.where) } : query);
-  return rewriteQuery(q);
+  const query = (x: Node): Node => (Array.isArray(x.where) ? { ...x, where: group(x.where) } : x);
+  return query(q);
 }
 
 /** Group elements that read data (a FILTER, BIND or VALUES alone never does). */
@@ -668,11 +666,10 @@ const READS_DATA = new Set(['bgp', 'path', 'optional', 'union', 'group', 'query'
  * moves. Variables inside the sub-select are exactly the projected ones, so no scoping changes.
  */
 function isolateValuesTables(q: Node, applied: string[]): Node {
-  const rewriteGroup = (patterns: Node[]): Node[] => {
+  return rewriteEveryGroup(q, false, (rewritten) => {
     const out: Node[] = [];
     let readsData = false;
-    for (const p of patterns) {
-      const r = rewriteNode(p);
+    for (const r of rewritten) {
       if (r.type === 'values' && readsData && Array.isArray(r.values) && r.values.length > 0) {
         const names = [...new Set(r.values.flatMap((row: Node) => Object.keys(row)))] as string[];
         // FILTERs apply to the whole group wherever they are written, so they do not count as before.
@@ -690,24 +687,7 @@ function isolateValuesTables(q: Node, applied: string[]): Node {
       out.push(r);
     }
     return out;
-  };
-  const rewriteNode = (p: Node): Node => {
-    switch (p.type) {
-      case 'group':
-      case 'optional':
-      case 'minus':
-      case 'graph':
-        return { ...p, patterns: rewriteGroup(p.patterns) };
-      case 'union':
-        return { ...p, patterns: p.patterns.map(rewriteNode) };
-      case 'query':
-        return rewriteQuery(p);
-      default:
-        return p;
-    }
-  };
-  const rewriteQuery = (query: Node): Node => (Array.isArray(query.where) ? { ...query, where: rewriteGroup(query.where) } : query);
-  return rewriteQuery(q);
+  });
 }
 
 function countNestedArithmetic(q: Node): number {
