@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getAnswer, resultOf, supersessionOf, type Answer } from '../src/answers/answers.js';
 import { correctValue, enterManual } from '../src/answers/corrections.js';
 import { approve, currentAnswers, deliveryStateOf, indelingContent, indelingReview, roundIndelingen, type Actor } from '../src/answers/review.js';
-import { getRound, RoundError } from '../src/answers/rounds.js';
+import { getRound } from '../src/answers/rounds.js';
 import { listAudit } from '../src/audit/log.js';
 import type { AgentConfig } from '../src/config/schema.js';
 import { verifyPresentation } from '../src/exchange/credentials/index.js';

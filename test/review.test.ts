@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getAnswer, listAnswers, recordAnswer } from '../src/answers/answers.js';
 import type { IndicatorDef } from '../src/indicators/pack.js';
 import { approve, currentAnswers, deliveryStateOf, indelingContent, indelingReview, prepare, reject, roundContentHash, roundIndelingen, roundSummary, type Actor } from '../src/answers/review.js';
-import { getRound, RoundError } from '../src/answers/rounds.js';
+import { getRound } from '../src/answers/rounds.js';
 import { listAudit } from '../src/audit/log.js';
 import type { AgentConfig } from '../src/config/schema.js';
 import { verifyPresentation } from '../src/exchange/credentials/index.js';
